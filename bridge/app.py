@@ -1,0 +1,38 @@
+"""The web side: an app factory whose routes only verify, record and enqueue."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+from bridge.api import api
+from bridge.config import Settings
+from bridge.jobs import JobStore
+from bridge.services import Services
+from bridge.tasks import JobQueue, create_queue
+from bridge.webhooks import SignatureVerifier
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(settings: Settings | None = None, queue: JobQueue | None = None) -> Flask:
+    """Builds the Flask app from ``settings`` (default: the environment)."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.extensions["bridge"] = Services(
+        settings=settings,
+        store=JobStore(settings.jobs_db),
+        queue=queue or create_queue(settings),
+        verifier=SignatureVerifier(settings.webhook_secret),
+    )
+
+    app.register_blueprint(api)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return jsonify(error=code, message=exc.description), exc.code or 500
+
+    return app

@@ -1,0 +1,98 @@
+"""The ``bridge`` command: ``bridge web``, ``bridge worker``, ``bridge check``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from bridge import __version__
+from bridge.config import ConfigError, Settings
+
+
+def _web(settings: Settings, args: argparse.Namespace) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    from bridge.app import create_app
+
+    app = create_app(settings)
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{settings.host}:{settings.port}")
+            self.cfg.set("workers", args.processes)
+            self.cfg.set("threads", args.threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("accesslog", "-" if args.access_log else None)
+            self.cfg.set("loglevel", settings.log_level.lower())
+
+        def load(self) -> Any:
+            return app
+
+    _Server().run()
+    return 0
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from bridge.tasks import create_queue
+
+    queue = create_queue(settings)
+    consumer = queue.huey.create_consumer(
+        workers=settings.worker_threads, worker_type="thread", periodic=False
+    )
+    consumer.run()
+    return 0
+
+
+def _check(settings: Settings, args: argparse.Namespace) -> int:
+    from bridge.wordpress import WordPressClient, WordPressError
+
+    print(f"provider: {settings.provider}")
+    print(f"WordPress: {settings.wp_url} as {settings.wp_user}")
+    print(f"data: {settings.data_dir.resolve()}")
+    client = WordPressClient(settings.wp_url, settings.wp_user, settings.wp_app_password)
+    try:
+        client.rest_base("post")
+    except WordPressError as exc:
+        print(f"WordPress: FAILED: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+    print("WordPress: reachable, credentials accepted")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="bridge", description="Featured Image Bridge: AI featured images for WordPress."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    web = commands.add_parser("web", help="serve the webhook endpoint (gunicorn)")
+    web.add_argument("--processes", type=int, default=2, help="gunicorn worker processes")
+    web.add_argument("--threads", type=int, default=4, help="threads per process")
+    web.add_argument("--access-log", action="store_true", help="log every request")
+    web.set_defaults(handler=_web)
+    worker = commands.add_parser("worker", help="run queued jobs (threads: BRIDGE_WORKERS)")
+    worker.set_defaults(handler=_worker)
+    check = commands.add_parser("check", help="validate settings and reach WordPress")
+    check.set_defaults(handler=_check)
+    args = parser.parse_args(argv)
+
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"bridge: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    handler = args.handler
+    return int(handler(settings, args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

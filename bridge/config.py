@@ -1,0 +1,204 @@
+"""Settings: read once at start from the environment (and an optional TOML file), validated.
+
+Every variable is documented in the README's Configuration section. An optional file named by
+``BRIDGE_CONFIG_FILE`` holds the same names as keys; the environment wins over the file.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+DEFAULT_WORKFLOW_URL = "https://api.segmind.com/workflows/66b518aa31bd2081a8de2a98-v5"
+
+ProviderName = Literal["local", "segmind"]
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; the message lists every problem found."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The bridge's validated configuration."""
+
+    webhook_secret: str
+    wp_url: str
+    wp_user: str
+    wp_app_password: str
+    provider: ProviderName
+    segmind_api_key: str | None
+    segmind_workflow_url: str
+    poll_interval: float
+    provider_deadline: float
+    data_dir: Path
+    host: str
+    port: int
+    worker_threads: int
+    job_retries: int
+    retry_delay: float
+    log_level: str
+
+    @property
+    def jobs_db(self) -> Path:
+        return self.data_dir / "jobs.sqlite3"
+
+    @property
+    def queue_db(self) -> Path:
+        return self.data_dir / "queue.sqlite3"
+
+    @property
+    def images_dir(self) -> Path:
+        return self.data_dir / "images"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``environ`` (default ``os.environ``) and ``BRIDGE_CONFIG_FILE``.
+
+        Raises ConfigError naming every missing or invalid variable.
+        """
+        env = dict(os.environ if environ is None else environ)
+        problems: list[str] = []
+        values = _merge_config_file(env, problems)
+        reader = _Reader(values, problems)
+
+        webhook_secret = reader.required("BRIDGE_WEBHOOK_SECRET", secret=True)
+        if webhook_secret:
+            _check_webhook_secret(webhook_secret, problems)
+        wp_url = reader.url("WP_URL", required=True)
+        wp_user = reader.required("WP_USER")
+        wp_app_password = reader.required("WP_APP_PASSWORD", secret=True)
+        api_key = reader.optional("SEGMIND_API_KEY")
+        provider = reader.choice("BRIDGE_PROVIDER", ("auto", "local", "segmind"), "auto")
+        if provider == "auto":
+            provider = "segmind" if api_key else "local"
+        if provider == "segmind" and not api_key:
+            problems.append("BRIDGE_PROVIDER is 'segmind' but SEGMIND_API_KEY is not set")
+        settings = cls(
+            webhook_secret=webhook_secret,
+            wp_url=wp_url,
+            wp_user=wp_user,
+            wp_app_password=wp_app_password,
+            provider="segmind" if provider == "segmind" else "local",
+            segmind_api_key=api_key,
+            segmind_workflow_url=reader.url("SEGMIND_WORKFLOW_URL", default=DEFAULT_WORKFLOW_URL),
+            poll_interval=reader.number("SEGMIND_POLL_INTERVAL", 7.0, low=0.01, high=300),
+            provider_deadline=reader.number("SEGMIND_DEADLINE", 600.0, low=1, high=86400),
+            data_dir=Path(reader.optional("BRIDGE_DATA_DIR") or "var").expanduser(),
+            host=reader.optional("BRIDGE_HOST") or "127.0.0.1",
+            port=int(reader.number("BRIDGE_PORT", 8080, low=1, high=65535, integer=True)),
+            worker_threads=int(reader.number("BRIDGE_WORKERS", 4, low=1, high=64, integer=True)),
+            job_retries=int(reader.number("BRIDGE_JOB_RETRIES", 5, low=0, high=100, integer=True)),
+            retry_delay=reader.number("BRIDGE_RETRY_DELAY", 10.0, low=0, high=3600),
+            log_level=reader.choice(
+                "BRIDGE_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True
+            ),
+        )
+        if problems:
+            raise ConfigError(problems)
+        return settings
+
+
+def _merge_config_file(env: dict[str, str], problems: list[str]) -> dict[str, str]:
+    path = env.get("BRIDGE_CONFIG_FILE")
+    if not path:
+        return env
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        problems.append(f"BRIDGE_CONFIG_FILE: cannot read {path}: {exc.strerror}")
+        return env
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(f"BRIDGE_CONFIG_FILE: {path} is not valid TOML: {exc}")
+        return env
+    merged: dict[str, str] = {}
+    for key, value in data.items():
+        if isinstance(value, dict | list):
+            problems.append(f"BRIDGE_CONFIG_FILE: {key} must be a plain value")
+            continue
+        merged[key.upper()] = str(value).lower() if isinstance(value, bool) else str(value)
+    merged.update(env)
+    return merged
+
+
+def _check_webhook_secret(secret: str, problems: list[str]) -> None:
+    body = secret.removeprefix("whsec_")
+    try:
+        key = base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) < 16:
+        problems.append(
+            "BRIDGE_WEBHOOK_SECRET must be the secret shown on the plugin's settings page "
+            "(whsec_ followed by base64 of at least 16 bytes)"
+        )
+
+
+class _Reader:
+    """Reads typed values and collects problems instead of stopping at the first."""
+
+    def __init__(self, values: Mapping[str, str], problems: list[str]) -> None:
+        self.values = values
+        self.problems = problems
+
+    def optional(self, name: str) -> str | None:
+        value = self.values.get(name, "").strip()
+        return value or None
+
+    def required(self, name: str, *, secret: bool = False) -> str:
+        value = self.optional(name)
+        if value is None:
+            what = "a secret" if secret else "a value"
+            self.problems.append(f"{name} is required ({what}; see the README)")
+            return ""
+        return value
+
+    def url(self, name: str, *, required: bool = False, default: str = "") -> str:
+        value = self.required(name) if required else (self.optional(name) or default)
+        if not value:
+            return ""
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            self.problems.append(f"{name} must be an http(s) URL, got {value!r}")
+        return value.rstrip("/")
+
+    def number(
+        self, name: str, default: float, *, low: float, high: float, integer: bool = False
+    ) -> float:
+        raw = self.optional(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw) if integer else float(raw)
+        except ValueError:
+            kind = "a whole number" if integer else "a number"
+            self.problems.append(f"{name} must be {kind}, got {raw!r}")
+            return default
+        if not low <= value <= high:
+            self.problems.append(f"{name} must be between {low:g} and {high:g}, got {raw}")
+            return default
+        return value
+
+    def choice(
+        self, name: str, allowed: tuple[str, ...], default: str, *, upper: bool = False
+    ) -> str:
+        raw = self.optional(name)
+        if raw is None:
+            return default
+        value = raw.upper() if upper else raw.lower()
+        if value not in allowed:
+            self.problems.append(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
+            return default
+        return value

@@ -1,0 +1,204 @@
+"""The job record: where each generation is, kept outside the queue so nothing is lost.
+
+The queue only carries job ids. Everything a retry needs (the provider request already paid
+for, the downloaded image, the attachment already uploaded) is written here as soon as it
+exists, so every step of the worker can run twice without paying or uploading twice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    GENERATING = "generating"
+    UPLOADING = "uploading"
+    DONE = "done"
+    FAILED = "failed"
+
+
+ACTIVE_STATES = (JobState.QUEUED, JobState.GENERATING, JobState.UPLOADING)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id            TEXT PRIMARY KEY,
+    webhook_id    TEXT UNIQUE,
+    site_url      TEXT NOT NULL,
+    post_id       INTEGER NOT NULL,
+    post_type     TEXT NOT NULL,
+    title         TEXT NOT NULL,
+    excerpt       TEXT NOT NULL,
+    slug          TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    provider      TEXT,
+    provider_ref  TEXT,
+    image_path    TEXT,
+    attachment_id INTEGER,
+    error         TEXT,
+    created_at    REAL NOT NULL,
+    updated_at    REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_post ON jobs (site_url, post_id, state);
+"""
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """What a webhook asks for."""
+
+    webhook_id: str
+    site_url: str
+    post_id: int
+    post_type: str
+    title: str
+    excerpt: str
+    slug: str
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    webhook_id: str | None
+    site_url: str
+    post_id: int
+    post_type: str
+    title: str
+    excerpt: str
+    slug: str
+    state: JobState
+    attempts: int
+    provider: str | None
+    provider_ref: str | None
+    image_path: str | None
+    attachment_id: int | None
+    error: str | None
+    created_at: float
+    updated_at: float
+
+    def public(self) -> dict[str, Any]:
+        """What ``GET /jobs/<id>`` shows: no post text, no provider reference."""
+        return {
+            "id": self.id,
+            "post_id": self.post_id,
+            "state": self.state.value,
+            "attempts": self.attempts,
+            "attachment_id": self.attachment_id,
+            "error": self.error,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+_COLUMNS = tuple(f.name for f in fields(Job))
+
+
+class JobStore:
+    """SQLite-backed job records, safe to share between threads and processes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        try:
+            yield db
+        finally:
+            db.close()
+
+    def create(self, new: NewJob) -> tuple[Job, bool]:
+        """Records a job, or returns the one this request already made.
+
+        A repeated ``webhook_id`` (a redelivery) and a post that already has a job under
+        way (the editor's hooks firing twice) both return the existing job with ``False``.
+        """
+        now = time.time()
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                existing = db.execute(
+                    "SELECT * FROM jobs WHERE webhook_id = ? OR (site_url = ? AND post_id = ? "
+                    "AND state IN (?, ?, ?)) ORDER BY created_at LIMIT 1",
+                    (new.webhook_id, new.site_url, new.post_id, *ACTIVE_STATES),
+                ).fetchone()
+                if existing is not None:
+                    db.execute("COMMIT")
+                    return _job(existing), False
+                job_id = uuid.uuid4().hex
+                db.execute(
+                    "INSERT INTO jobs (id, webhook_id, site_url, post_id, post_type, title, "
+                    "excerpt, slug, state, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        job_id, new.webhook_id, new.site_url, new.post_id, new.post_type,
+                        new.title, new.excerpt, new.slug, JobState.QUEUED, now, now,
+                    ),
+                )
+                row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return _job(row), True
+
+    def get(self, job_id: str) -> Job | None:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return None if row is None else _job(row)
+
+    def update(self, job_id: str, **changes: Any) -> Job:
+        """Sets the given columns (and ``updated_at``); returns the job as stored."""
+        unknown = set(changes) - set(_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown job fields: {sorted(unknown)}")
+        changes["updated_at"] = time.time()
+        assignments = ", ".join(f"{name} = ?" for name in changes)
+        with self._connect() as db:
+            db.execute(
+                f"UPDATE jobs SET {assignments} WHERE id = ?", (*changes.values(), job_id)
+            )
+            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise KeyError(job_id)
+        return _job(row)
+
+    def ping(self) -> None:
+        """Raises if the database cannot be read."""
+        with self._connect() as db:
+            db.execute("SELECT 1 FROM jobs LIMIT 1").fetchall()
+
+
+class JobCheckpoint:
+    """The provider's checkpoint for one job (see ``bridge.providers.base.Checkpoint``)."""
+
+    def __init__(self, store: JobStore, job_id: str) -> None:
+        self.store = store
+        self.job_id = job_id
+
+    def load(self) -> str | None:
+        job = self.store.get(self.job_id)
+        return None if job is None else job.provider_ref
+
+    def save(self, reference: str) -> None:
+        self.store.update(self.job_id, provider_ref=reference)
+
+
+def _job(row: sqlite3.Row) -> Job:
+    values = {name: row[name] for name in _COLUMNS}
+    values["state"] = JobState(values["state"])
+    return Job(**values)

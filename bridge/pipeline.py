@@ -1,0 +1,171 @@
+"""One job from start to end: prompt → provider → image → WordPress → status.
+
+Each step records its result in the job before the next starts, so a job that is run again
+(a retry, or a worker restarted mid-job) continues where it stopped: a paid provider request
+is polled, not resubmitted; a downloaded image is uploaded, not generated again; an uploaded
+attachment is set, not uploaded again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from bridge.filenames import image_filename
+from bridge.images import ImageFile, InvalidImage, identify
+from bridge.jobs import Job, JobCheckpoint, JobState, JobStore
+from bridge.prompt import build_prompt
+from bridge.providers.base import Provider, ProviderError
+from bridge.wordpress import WordPressClient, WordPressError
+
+log = logging.getLogger(__name__)
+MAX_RETRY_DELAY = 900.0
+
+
+class RetryLater(Exception):
+    """The job hit a temporary problem; run it again after ``delay`` seconds."""
+
+    def __init__(self, delay: float, reason: str) -> None:
+        super().__init__(reason)
+        self.delay = delay
+
+
+class _Stop(Exception):
+    """The job ends here with the given state and message for the editor."""
+
+    def __init__(self, state: JobState, message: str) -> None:
+        super().__init__(message)
+        self.state = state
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to wait when a provider or WordPress has a passing fault."""
+
+    attempts: int = 6
+    base_delay: float = 10.0
+
+    def delay(self, attempt: int, asked: float | None) -> float:
+        backoff = min(self.base_delay * 2.0 ** max(attempt - 1, 0), MAX_RETRY_DELAY)
+        backoff *= random.uniform(0.8, 1.2)
+        return max(backoff, asked or 0.0)
+
+
+class Pipeline:
+    """Runs jobs; shared by all worker threads of a process."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        provider: Provider,
+        wordpress: WordPressClient,
+        images_dir: Path,
+        retry: RetryPolicy,
+    ) -> None:
+        self.store = store
+        self.provider = provider
+        self.wordpress = wordpress
+        self.images_dir = images_dir
+        self.retry = retry
+        images_dir.mkdir(parents=True, exist_ok=True)
+
+    def run(self, job_id: str) -> None:
+        """Advances the job as far as it can go.
+
+        Raises RetryLater when a temporary fault should be retried after a delay.
+        """
+        job = self.store.get(job_id)
+        if job is None or job.state in (JobState.DONE, JobState.FAILED):
+            return
+        job = self.store.update(job.id, attempts=job.attempts + 1)
+        try:
+            self._advance(job)
+        except _Stop as stop:
+            self._finish(job, stop.state, stop.message)
+        except (ProviderError, WordPressError) as exc:
+            self._temporary_or_final(job, exc)
+        except InvalidImage as exc:
+            self._discard_image(job)
+            self._finish(job, JobState.FAILED, f"The provider's image was unusable: {exc}")
+        except Exception:
+            log.exception("job %s: unexpected error", job.id)
+            self._finish(job, JobState.FAILED, "Internal error in the bridge (see its log).")
+
+    def _advance(self, job: Job) -> None:
+        post = self.wordpress.get_post(job.post_type, job.post_id)
+        if post is None or post.status == "trash":
+            raise _Stop(JobState.FAILED, "The post was deleted before its image was ready.")
+        if post.featured_media and post.featured_media != job.attachment_id:
+            self._discard_image(job)
+            raise _Stop(JobState.DONE, "Kept the featured image that was set meanwhile.")
+
+        attachment_id = job.attachment_id
+        if attachment_id is None:
+            image = self._image(job)
+            job = self.store.update(job.id, state=JobState.UPLOADING)
+            prompt = build_prompt(job.title, job.excerpt)
+            attachment_id = self.wordpress.upload_media(
+                image.data,
+                filename=image_filename(job.slug, prompt.title, job.post_id, image.extension),
+                mime_type=image.mime_type,
+                alt_text=prompt.title,
+                title=prompt.title,
+                post_id=job.post_id,
+            )
+            job = self.store.update(job.id, attachment_id=attachment_id)
+            self._discard_image(job)
+        self.wordpress.update_post(
+            job.post_type, job.post_id, status="done", job_id=job.id, featured_media=attachment_id
+        )
+        self.store.update(job.id, state=JobState.DONE, error=None)
+        log.info("job %s: post %s has featured image %s", job.id, job.post_id, attachment_id)
+
+    def _image(self, job: Job) -> ImageFile:
+        """The job's image: the one downloaded before, or a new one from the provider."""
+        if job.image_path and os.path.exists(job.image_path):
+            return identify(Path(job.image_path).read_bytes())
+        if job.state == JobState.QUEUED:
+            self.store.update(job.id, state=JobState.GENERATING, provider=self.provider.name)
+            self.wordpress.update_post(
+                job.post_type, job.post_id, status="generating", job_id=job.id
+            )
+        prompt = build_prompt(job.title, job.excerpt)
+        image = identify(self.provider.generate(prompt, JobCheckpoint(self.store, job.id)))
+        path = self.images_dir / f"{job.id}.{image.extension}"
+        partial = path.with_suffix(".part")
+        partial.write_bytes(image.data)
+        partial.replace(path)
+        self.store.update(job.id, image_path=str(path))
+        return image
+
+    def _temporary_or_final(self, job: Job, exc: ProviderError | WordPressError) -> None:
+        source = "Image provider" if isinstance(exc, ProviderError) else "WordPress"
+        if exc.retryable and job.attempts < self.retry.attempts:
+            asked = exc.retry_after if isinstance(exc, ProviderError) else None
+            delay = self.retry.delay(job.attempts, asked)
+            self.store.update(job.id, error=f"{source}: {exc.message} (retrying)")
+            log.warning("job %s: %s; retry in %.0f s", job.id, exc.message, delay)
+            raise RetryLater(delay, exc.message)
+        if exc.retryable:
+            message = f"{source}: {exc.message} (gave up after {job.attempts} attempts)"
+        else:
+            message = f"{source}: {exc.message}"
+        self._finish(job, JobState.FAILED, message)
+
+    def _finish(self, job: Job, state: JobState, message: str) -> None:
+        self.store.update(job.id, state=state, error=message if state == JobState.FAILED else None)
+        log.info("job %s: %s: %s", job.id, state.value, message)
+        try:
+            self.wordpress.update_post(
+                job.post_type, job.post_id, status=state.value, message=message, job_id=job.id
+            )
+        except WordPressError as exc:
+            log.warning("job %s: could not report %s to WordPress: %s", job.id, state, exc)
+
+    def _discard_image(self, job: Job) -> None:
+        if job.image_path:
+            Path(job.image_path).unlink(missing_ok=True)

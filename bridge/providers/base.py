@@ -1,0 +1,76 @@
+"""What every image provider offers the worker, and how it reports failure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """What to draw: the post's cleaned title and excerpt, and the provider's input text."""
+
+    title: str
+    excerpt: str
+    text: str
+
+
+class ErrorKind(StrEnum):
+    """Classes of provider failure; each decides whether a retry can help."""
+
+    BAD_REQUEST = "bad_request"
+    AUTH = "auth"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    CREDITS = "credits"
+    RATE_LIMITED = "rate_limited"
+    SERVER = "server"
+    NETWORK = "network"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    BAD_OUTPUT = "bad_output"
+
+
+RETRYABLE_KINDS = frozenset({ErrorKind.RATE_LIMITED, ErrorKind.SERVER, ErrorKind.NETWORK})
+
+
+class ProviderError(Exception):
+    """A provider could not produce an image.
+
+    ``message`` is written for the editor who sees it next to the post: it says what
+    happened and, where someone can act, what to fix. It never contains a secret.
+    ``retry_after`` is the delay in seconds the provider asked for, when it said.
+    """
+
+    def __init__(
+        self, kind: ErrorKind, message: str, *, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in RETRYABLE_KINDS
+
+
+class Checkpoint(Protocol):
+    """Where a provider keeps the reference of a request it already paid for.
+
+    The worker backs this with the job record, so a retried job polls the request it
+    submitted before instead of submitting (and paying for) a new one.
+    """
+
+    def load(self) -> str | None: ...
+
+    def save(self, reference: str) -> None: ...
+
+
+class Provider(Protocol):
+    """Turns a prompt into image bytes (any format Pillow can read)."""
+
+    name: str
+
+    def generate(self, prompt: Prompt, checkpoint: Checkpoint) -> bytes: ...

@@ -1,0 +1,18 @@
+"""The objects the web routes share, kept in ``app.extensions["bridge"]``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bridge.config import Settings
+from bridge.jobs import JobStore
+from bridge.tasks import JobQueue
+from bridge.webhooks import SignatureVerifier
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    store: JobStore
+    queue: JobQueue
+    verifier: SignatureVerifier

@@ -1,0 +1,77 @@
+"""The job queue (huey): the web side enqueues job ids, the worker runs them.
+
+The queue carries only job ids; the job record (``bridge.jobs``) holds the state.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from huey import SqliteHuey
+from huey.exceptions import RetryTask
+
+from bridge.config import Settings
+from bridge.jobs import JobStore
+from bridge.pipeline import Pipeline, RetryLater, RetryPolicy
+from bridge.providers import create_provider
+from bridge.wordpress import WordPressClient
+
+
+@dataclass(frozen=True)
+class JobQueue:
+    """The huey instance and the task that runs one job."""
+
+    huey: SqliteHuey
+    run_job: Any  # huey's TaskWrapper: calling it enqueues
+
+    def enqueue(self, job_id: str) -> None:
+        self.run_job(job_id)
+
+
+def create_queue(settings: Settings, *, immediate: bool = False) -> JobQueue:
+    """Builds the queue. Both the web side and the worker call this; only the worker runs
+    tasks, building its pipeline the first time one arrives."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    huey = SqliteHuey(
+        name="featured-image-bridge",
+        filename=str(settings.queue_db),
+        results=False,
+        immediate=immediate,
+    )
+    pipeline = _lazy(lambda: build_pipeline(settings))
+
+    def run_job(job_id: str) -> None:
+        try:
+            pipeline().run(job_id)
+        except RetryLater as later:
+            raise RetryTask(str(later), delay=later.delay) from None
+
+    task: Any = huey.task(name="run_job")
+    return JobQueue(huey=huey, run_job=task(run_job))
+
+
+def build_pipeline(settings: Settings) -> Pipeline:
+    """The worker's pipeline with its provider and WordPress client."""
+    return Pipeline(
+        store=JobStore(settings.jobs_db),
+        provider=create_provider(settings),
+        wordpress=WordPressClient(settings.wp_url, settings.wp_user, settings.wp_app_password),
+        images_dir=settings.images_dir,
+        retry=RetryPolicy(attempts=settings.job_retries + 1, base_delay=settings.retry_delay),
+    )
+
+
+def _lazy(factory: Callable[[], Pipeline]) -> Callable[[], Pipeline]:
+    lock = threading.Lock()
+    made: list[Pipeline] = []
+
+    def get() -> Pipeline:
+        with lock:
+            if not made:
+                made.append(factory())
+            return made[0]
+
+    return get

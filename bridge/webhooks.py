@@ -1,0 +1,137 @@
+"""Incoming webhooks: signature check on the raw body (Standard Webhooks), then the payload."""
+
+from __future__ import annotations
+
+import binascii
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from standardwebhooks import Webhook, WebhookVerificationError
+
+EVENT_PUBLISHED = "post.published"
+_POST_TYPE = re.compile(r"^[a-z0-9_-]{1,20}$")
+TEXT_LIMIT = 20_000
+
+
+class WebhookRejected(Exception):
+    """A request the bridge refuses: an HTTP status, a machine-readable code, a reason."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class PostEvent:
+    """A validated ``post.published`` event."""
+
+    webhook_id: str
+    site_url: str
+    post_id: int
+    post_type: str
+    title: str
+    excerpt: str
+    slug: str
+
+
+class SignatureVerifier:
+    """Checks ``webhook-id``, ``webhook-timestamp`` (±5 min) and ``webhook-signature``."""
+
+    def __init__(self, secret: str) -> None:
+        self._webhook = Webhook(secret)
+
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> str:
+        """Returns the ``webhook-id`` of a genuine request; raises WebhookRejected (401).
+
+        ``headers`` must have lower-case names.
+        """
+        wanted = {name: headers.get(name, "") for name in _SIGNATURE_HEADERS}
+        if not all(wanted.values()):
+            missing = ", ".join(name for name, value in wanted.items() if not value)
+            raise WebhookRejected(401, "missing_signature", f"missing header(s): {missing}")
+        try:
+            self._webhook.verify(body, wanted, json_parse=False)
+        except WebhookVerificationError as exc:
+            reason = str(exc)
+            if "timestamp" in reason.lower():
+                raise WebhookRejected(
+                    401,
+                    "stale_timestamp",
+                    f"{reason}: check that the clocks of WordPress and the bridge agree",
+                ) from None
+            raise WebhookRejected(
+                401, "invalid_signature", "the signature does not match the webhook secret"
+            ) from None
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            raise WebhookRejected(
+                401, "invalid_signature", "the webhook-signature header is malformed"
+            ) from None
+        return wanted["webhook-id"]
+
+
+_SIGNATURE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
+
+
+def parse_event(webhook_id: str, body: bytes) -> PostEvent:
+    """Validates a verified body; raises WebhookRejected (400 or 422) naming the field."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WebhookRejected(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise WebhookRejected(422, "invalid_payload", "the body must be a JSON object")
+    if payload.get("type") != EVENT_PUBLISHED:
+        got = payload.get("type")
+        raise WebhookRejected(
+            422, "unsupported_event", f"type must be {EVENT_PUBLISHED!r}, got {got!r}"
+        )
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        raise WebhookRejected(422, "invalid_payload", "data must be a JSON object")
+    site_url = _text(data, "site_url", limit=2000)
+    if urlsplit(site_url).scheme not in ("http", "https"):
+        raise WebhookRejected(422, "invalid_payload", "data.site_url must be an http(s) URL")
+    post_id = data.get("post_id")
+    if type(post_id) is not int or post_id <= 0:
+        raise WebhookRejected(422, "invalid_payload", "data.post_id must be a positive integer")
+    post_type = _text(data, "post_type", limit=20)
+    if not _POST_TYPE.match(post_type):
+        raise WebhookRejected(422, "invalid_payload", "data.post_type is not a post type name")
+    return PostEvent(
+        webhook_id=webhook_id,
+        site_url=site_url,
+        post_id=post_id,
+        post_type=post_type,
+        title=_text(data, "title"),
+        excerpt=_text(data, "excerpt", required=False),
+        slug=_text(data, "slug", required=False, limit=2000),
+    )
+
+
+def _text(
+    data: dict[str, Any], name: str, *, required: bool = True, limit: int = TEXT_LIMIT
+) -> str:
+    value = data.get(name, None if required else "")
+    if not isinstance(value, str):
+        raise WebhookRejected(422, "invalid_payload", f"data.{name} must be a string")
+    if len(value) > limit:
+        raise WebhookRejected(
+            422, "invalid_payload", f"data.{name} is longer than {limit} characters"
+        )
+    return value
+
+
+def same_site(a: str, b: str) -> bool:
+    """Whether two site URLs name the same WordPress (scheme, host, port and path)."""
+    left, right = urlsplit(a), urlsplit(b)
+    return (
+        left.scheme.lower() == right.scheme.lower()
+        and left.netloc.lower() == right.netloc.lower()
+        and left.path.rstrip("/") == right.path.rstrip("/")
+    )
