@@ -1,0 +1,36 @@
+<?php
+/**
+ * Plugin Name:       Featured Image Bridge
+ * Description:       Asks the Featured Image Bridge service for an AI-generated featured image when a post without one is published.
+ * Version:           0.1.0
+ * Requires at least: 6.1
+ * Requires PHP:      8.2
+ * Author:            Featured Image Bridge contributors
+ * License:           GPL-2.0-or-later
+ * License URI:       https://www.gnu.org/licenses/gpl-2.0.html
+ * Text Domain:       featured-image-bridge
+ *
+ * @package FeaturedImageBridge
+ */
+
+if ( ! defined( 'ABSPATH' ) ) {
+	exit;
+}
+
+if ( defined( 'FIB_VERSION' ) ) {
+	return;
+}
+
+define( 'FIB_VERSION', '0.1.0' );
+define( 'FIB_PLUGIN_FILE', __FILE__ );
+define( 'FIB_PLUGIN_DIR', __DIR__ );
+
+require_once FIB_PLUGIN_DIR . '/includes/plugin.php';
+require_once FIB_PLUGIN_DIR . '/includes/settings.php';
+require_once FIB_PLUGIN_DIR . '/includes/signature.php';
+require_once FIB_PLUGIN_DIR . '/includes/webhook.php';
+require_once FIB_PLUGIN_DIR . '/includes/status.php';
+
+register_activation_hook( __FILE__, '\FeaturedImageBridge\activate' );
+
+\FeaturedImageBridge\init_hooks();

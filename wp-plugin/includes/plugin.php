@@ -1,0 +1,124 @@
+<?php
+/**
+ * Hook registration, activation and small helpers shared by the other files.
+ *
+ * @package FeaturedImageBridge
+ */
+
+namespace FeaturedImageBridge;
+
+if ( ! defined( 'ABSPATH' ) ) {
+	exit;
+}
+
+/**
+ * Name of the option that holds all plugin settings.
+ */
+const FIB_OPTION = 'fib_settings';
+
+/**
+ * Slug of the settings page (Settings → Featured Image Bridge).
+ */
+const FIB_PAGE_SLUG = 'featured-image-bridge';
+
+/**
+ * Registers every hook of the plugin. This is the plugin's whole surface.
+ *
+ * @return void
+ */
+function init_hooks() {
+	$settings_link_hook = 'plugin_action_links_' . plugin_basename( FIB_PLUGIN_FILE );
+
+	add_action( 'init',                             __NAMESPACE__ . '\register_status_meta' );
+	add_action( 'admin_init',                       __NAMESPACE__ . '\register_settings' );
+	add_action( 'admin_menu',                       __NAMESPACE__ . '\add_settings_page' );
+	add_action( 'admin_post_fib_regenerate_secret', __NAMESPACE__ . '\handle_regenerate_secret' );
+	add_action( 'add_meta_boxes',                   __NAMESPACE__ . '\add_status_meta_box' );
+	add_action( 'wp_after_insert_post',             __NAMESPACE__ . '\maybe_send_webhook', 10, 4 );
+	add_filter( $settings_link_hook,                __NAMESPACE__ . '\add_settings_link' );
+}
+
+/**
+ * Activation: creates the option with its defaults and a fresh webhook
+ * secret when none exists. An existing secret survives reactivation.
+ *
+ * On a network-wide activation every site of the network gets its option.
+ *
+ * @param bool $network_wide Whether the plugin is being network-activated.
+ * @return void
+ */
+function activate( $network_wide = false ) {
+	if ( is_multisite() && $network_wide ) {
+		$site_ids = get_sites(
+			array(
+				'fields' => 'ids',
+				'number' => 0,
+			)
+		);
+		foreach ( $site_ids as $site_id ) {
+			switch_to_blog( (int) $site_id );
+			ensure_settings();
+			restore_current_blog();
+		}
+		return;
+	}
+
+	ensure_settings();
+}
+
+/**
+ * Makes sure the option exists with every key and a webhook secret.
+ *
+ * @return true|\WP_Error True when the option is complete, WP_Error when no secret could be stored.
+ */
+function ensure_settings() {
+	if ( false === get_option( FIB_OPTION ) ) {
+		add_option( FIB_OPTION, default_settings() );
+	}
+
+	if ( '' !== get_plugin_settings()['secret'] ) {
+		return true;
+	}
+
+	$secret = generate_secret();
+	if ( is_wp_error( $secret ) ) {
+		return $secret;
+	}
+
+	return save_secret( $secret );
+}
+
+/**
+ * Post types whose publication triggers a webhook and that show the status box.
+ *
+ * Post types added through the filter must support 'custom-fields', otherwise
+ * the REST API does not expose the status meta the bridge writes back.
+ *
+ * @return string[] Post type names.
+ */
+function post_types() {
+	/**
+	 * Filters the post types that get an AI-generated featured image.
+	 *
+	 * @param string[] $post_types Post type names. Default array( 'post' ).
+	 */
+	$post_types = apply_filters( 'fib_post_types', array( 'post' ) );
+
+	return array_values( array_filter( array_map( 'strval', (array) $post_types ) ) );
+}
+
+/**
+ * Adds a "Settings" link to the plugin's row on the Plugins screen.
+ *
+ * @param string[] $links Action links.
+ * @return string[] Action links.
+ */
+function add_settings_link( $links ) {
+	$links[] = sprintf(
+		'<a href="%s">%s</a>',
+		esc_url( settings_page_url() ),
+		esc_html__( 'Settings', 'featured-image-bridge' )
+	);
+
+	return $links;
+}

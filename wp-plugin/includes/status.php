@@ -1,0 +1,173 @@
+<?php
+/**
+ * Generation status: the post meta the bridge writes back over REST, and the
+ * "Featured image (AI)" meta box that shows it in the editor.
+ *
+ * @package FeaturedImageBridge
+ */
+
+namespace FeaturedImageBridge;
+
+if ( ! defined( 'ABSPATH' ) ) {
+	exit;
+}
+
+/**
+ * Registers the status meta keys for all post types, exposed in the REST API.
+ *
+ * @return void
+ */
+function register_status_meta() {
+	$keys = array(
+		'_fib_status'  => __NAMESPACE__ . '\sanitize_status',
+		'_fib_message' => __NAMESPACE__ . '\sanitize_message',
+		'_fib_job_id'  => __NAMESPACE__ . '\sanitize_job_id',
+		'_fib_updated' => 'sanitize_text_field',
+	);
+
+	foreach ( $keys as $key => $sanitize_callback ) {
+		register_meta(
+			'post',
+			$key,
+			array(
+				'type'              => 'string',
+				'single'            => true,
+				'default'           => '',
+				'show_in_rest'      => true,
+				'sanitize_callback' => $sanitize_callback,
+				'auth_callback'     => __NAMESPACE__ . '\can_edit_status_meta',
+			)
+		);
+	}
+}
+
+/**
+ * Auth callback of the status meta: whoever may edit the post may write its status.
+ *
+ * @param bool   $allowed   Whether the user can edit the meta (ignored).
+ * @param string $meta_key  Meta key.
+ * @param int    $object_id Post ID.
+ * @return bool
+ */
+function can_edit_status_meta( $allowed, $meta_key, $object_id ) {
+	return current_user_can( 'edit_post', $object_id );
+}
+
+/**
+ * Generation statuses and their human labels.
+ *
+ * @return array<string, string>
+ */
+function status_labels() {
+	return array(
+		''           => __( 'Not generated yet', 'featured-image-bridge' ),
+		'queued'     => __( 'Queued', 'featured-image-bridge' ),
+		'generating' => __( 'Generating…', 'featured-image-bridge' ),
+		'done'       => __( 'Done', 'featured-image-bridge' ),
+		'failed'     => __( 'Failed', 'featured-image-bridge' ),
+	);
+}
+
+/**
+ * Sanitizes _fib_status: a known status, or '' for anything else.
+ *
+ * @param mixed $value Submitted value.
+ * @return string
+ */
+function sanitize_status( $value ) {
+	$value = is_string( $value ) ? $value : '';
+
+	return array_key_exists( $value, status_labels() ) ? $value : '';
+}
+
+/**
+ * Sanitizes _fib_message: plain text with line breaks, at most 1000 characters.
+ *
+ * @param mixed $value Submitted value.
+ * @return string
+ */
+function sanitize_message( $value ) {
+	return mb_substr( sanitize_textarea_field( is_scalar( $value ) ? (string) $value : '' ), 0, 1000 );
+}
+
+/**
+ * Sanitizes _fib_job_id: one line of plain text, at most 100 characters.
+ *
+ * @param mixed $value Submitted value.
+ * @return string
+ */
+function sanitize_job_id( $value ) {
+	return mb_substr( sanitize_text_field( is_scalar( $value ) ? (string) $value : '' ), 0, 100 );
+}
+
+/**
+ * Adds the "Featured image (AI)" meta box to the editor of the configured post types.
+ *
+ * @param string $post_type Post type of the edited post.
+ * @return void
+ */
+function add_status_meta_box( $post_type ) {
+	if ( ! in_array( $post_type, post_types(), true ) ) {
+		return;
+	}
+
+	// The box is "fib-status-box" so that id="fib-status" stays unique for the status element inside it.
+	add_meta_box(
+		'fib-status-box',
+		__( 'Featured image (AI)', 'featured-image-bridge' ),
+		__NAMESPACE__ . '\render_status_meta_box',
+		$post_type,
+		'side'
+	);
+}
+
+/**
+ * Renders the status meta box.
+ *
+ * @param \WP_Post $post Edited post.
+ * @return void
+ */
+function render_status_meta_box( $post ) {
+	$status  = sanitize_status( get_post_meta( $post->ID, '_fib_status', true ) );
+	$message = (string) get_post_meta( $post->ID, '_fib_message', true );
+	$updated = (string) get_post_meta( $post->ID, '_fib_updated', true );
+	$labels  = status_labels();
+	?>
+	<p id="fib-status" data-status="<?php echo esc_attr( $status ); ?>">
+		<strong><?php echo esc_html( $labels[ $status ] ); ?></strong>
+	</p>
+	<?php if ( '' !== $message ) : ?>
+		<p id="fib-message"><?php echo esc_html( $message ); ?></p>
+	<?php endif; ?>
+	<?php if ( '' !== $updated ) : ?>
+		<p id="fib-updated" class="description">
+			<?php
+			echo esc_html(
+				sprintf(
+					/* translators: %s: date and time of the last status change. */
+					__( 'Last update: %s', 'featured-image-bridge' ),
+					format_status_time( $updated )
+				)
+			);
+			?>
+		</p>
+	<?php endif; ?>
+	<?php
+}
+
+/**
+ * Formats a stored "Y-m-d\TH:i:s\Z" time in the site's timezone and formats.
+ *
+ * @param string $updated Stored UTC time.
+ * @return string Formatted time, or the stored value when it cannot be parsed.
+ */
+function format_status_time( $updated ) {
+	$timestamp = strtotime( $updated );
+	if ( false === $timestamp ) {
+		return $updated;
+	}
+
+	$formatted = wp_date( get_option( 'date_format' ) . ' ' . get_option( 'time_format' ), $timestamp );
+
+	return false === $formatted ? $updated : $formatted;
+}

@@ -1,0 +1,205 @@
+<?php
+/**
+ * The post.published webhook: deciding when to send it, sending it, and
+ * recording the outcome in the post's status meta.
+ *
+ * @package FeaturedImageBridge
+ */
+
+namespace FeaturedImageBridge;
+
+if ( ! defined( 'ABSPATH' ) ) {
+	exit;
+}
+
+/**
+ * Sends the webhook when a post newly becomes published without a featured image.
+ *
+ * Runs on wp_after_insert_post, which fires after the post's terms, meta and
+ * (in REST requests) featured image have been saved.
+ *
+ * @param int           $post_id     Post ID.
+ * @param \WP_Post      $post        Post object as saved.
+ * @param bool          $update      Whether this is an update of an existing post.
+ * @param \WP_Post|null $post_before Post object before the update, null for new posts.
+ * @return void
+ */
+function maybe_send_webhook( $post_id, $post, $update, $post_before ) {
+	static $sent = array();
+
+	$post_id = (int) $post_id;
+	if ( isset( $sent[ $post_id ] ) || ! $post instanceof \WP_Post || ! should_send( $post, $post_before ) ) {
+		return;
+	}
+
+	$sent[ $post_id ] = true;
+	send_webhook( $post );
+}
+
+/**
+ * Whether a saved post qualifies for the webhook (apart from the once-per-request guard).
+ *
+ * @param \WP_Post      $post        Post object as saved.
+ * @param \WP_Post|null $post_before Post object before the update, null for new posts.
+ * @return bool
+ */
+function should_send( \WP_Post $post, $post_before ) {
+	$settings = get_plugin_settings();
+	if ( ! $settings['enabled'] || '' === $settings['bridge_url'] || '' === $settings['secret'] ) {
+		return false;
+	}
+
+	if ( wp_is_post_revision( $post ) || wp_is_post_autosave( $post ) ) {
+		return false;
+	}
+
+	if ( ! in_array( $post->post_type, post_types(), true ) ) {
+		return false;
+	}
+
+	$newly_published = 'publish' === $post->post_status
+		&& ( null === $post_before || 'publish' !== $post_before->post_status );
+
+	return $newly_published && ! has_post_thumbnail( $post );
+}
+
+/**
+ * The webhook payload for a post.
+ *
+ * @param \WP_Post $post Post object.
+ * @return array<string, mixed>
+ */
+function build_payload( \WP_Post $post ) {
+	$excerpt = $post->post_excerpt;
+	if ( '' === trim( $excerpt ) ) {
+		$text    = strip_shortcodes( excerpt_remove_blocks( $post->post_content ) );
+		$excerpt = wp_trim_words( wp_strip_all_tags( $text ), 55, '' );
+	}
+
+	return array(
+		'type'      => 'post.published',
+		'timestamp' => gmdate( 'Y-m-d\TH:i:s\Z' ),
+		'data'      => array(
+			'site_url'     => get_site_url(),
+			'post_id'      => (int) $post->ID,
+			'post_type'    => $post->post_type,
+			'title'        => $post->post_title,
+			'excerpt'      => $excerpt,
+			'slug'         => $post->post_name,
+			'modified_gmt' => (string) get_post_modified_time( 'Y-m-d\TH:i:s\Z', true, $post ),
+			'link'         => (string) get_permalink( $post ),
+		),
+	);
+}
+
+/**
+ * Signs and sends the webhook for a post, then records the outcome in its meta.
+ *
+ * @param \WP_Post $post Post object.
+ * @return true|\WP_Error True when the bridge queued a job.
+ */
+function send_webhook( \WP_Post $post ) {
+	$settings = get_plugin_settings();
+	$body     = wp_json_encode( build_payload( $post ) );
+
+	if ( false === $body ) {
+		$error = new \WP_Error( 'fib_json', __( 'The post could not be encoded as JSON.', 'featured-image-bridge' ) );
+		record_status( $post->ID, 'failed', $error->get_error_message() );
+		return $error;
+	}
+
+	$signature_headers = signature_headers( $settings['secret'], $body );
+	if ( is_wp_error( $signature_headers ) ) {
+		record_status( $post->ID, 'failed', $signature_headers->get_error_message() );
+		return $signature_headers;
+	}
+
+	// Not wp_safe_remote_post(): the admin-configured bridge usually lives on a loopback or private address.
+	$response = wp_remote_post(
+		$settings['bridge_url'] . '/webhook',
+		array(
+			'timeout'     => 3,
+			'redirection' => 0,
+			'user-agent'  => 'FeaturedImageBridge/' . FIB_VERSION . ' WordPress/' . get_bloginfo( 'version' ),
+			'headers'     => array_merge( array( 'Content-Type' => 'application/json' ), $signature_headers ),
+			'body'        => $body,
+		)
+	);
+
+	return handle_response( $post->ID, $response, $settings['bridge_url'] );
+}
+
+/**
+ * Interprets the bridge's answer and records it in the post's status meta.
+ *
+ * @param int             $post_id    Post ID.
+ * @param array|\WP_Error $response   Result of wp_remote_post().
+ * @param string          $bridge_url Bridge base URL, for messages.
+ * @return true|\WP_Error
+ */
+function handle_response( $post_id, $response, $bridge_url ) {
+	if ( is_wp_error( $response ) ) {
+		$message = sprintf(
+			/* translators: 1: bridge URL, 2: error message from the HTTP library. */
+			__( 'Could not reach the bridge at %1$s: %2$s', 'featured-image-bridge' ),
+			$bridge_url,
+			$response->get_error_message()
+		);
+		record_status( $post_id, 'failed', $message );
+		return new \WP_Error( 'fib_unreachable', $message );
+	}
+
+	$code = (int) wp_remote_retrieve_response_code( $response );
+	$json = json_decode( wp_remote_retrieve_body( $response ), true );
+	$json = is_array( $json ) ? $json : array();
+
+	if ( $code >= 200 && $code < 300 ) {
+		$job_id = isset( $json['job_id'] ) && is_scalar( $json['job_id'] ) ? (string) $json['job_id'] : '';
+		if ( '' !== $job_id ) {
+			record_status( $post_id, 'queued', '', $job_id );
+			return true;
+		}
+
+		$message = sprintf(
+			/* translators: %d: HTTP status code. */
+			__( 'The bridge answered HTTP %d without a job id. Check the Bridge URL.', 'featured-image-bridge' ),
+			$code
+		);
+		record_status( $post_id, 'failed', $message );
+		return new \WP_Error( 'fib_no_job_id', $message );
+	}
+
+	$detail = isset( $json['message'] ) && is_string( $json['message'] ) && '' !== trim( $json['message'] )
+		? $json['message']
+		: (string) wp_remote_retrieve_response_message( $response );
+	if ( '' === $detail ) {
+		$detail = get_status_header_desc( $code );
+	}
+
+	$message = sprintf(
+		/* translators: 1: HTTP status code, 2: explanation given by the bridge. */
+		__( 'The bridge refused the request (HTTP %1$d): %2$s', 'featured-image-bridge' ),
+		$code,
+		$detail
+	);
+	record_status( $post_id, 'failed', $message );
+
+	return new \WP_Error( 'fib_refused', $message, array( 'status' => $code ) );
+}
+
+/**
+ * Writes the generation status meta of a post.
+ *
+ * @param int    $post_id Post ID.
+ * @param string $status  One of the statuses accepted by sanitize_status().
+ * @param string $message Human-readable message, '' for none.
+ * @param string $job_id  Bridge job id, '' for none.
+ * @return void
+ */
+function record_status( $post_id, $status, $message, $job_id = '' ) {
+	// update_post_meta() unslashes its value, so slash it to keep backslashes in messages.
+	update_post_meta( $post_id, '_fib_status', $status );
+	update_post_meta( $post_id, '_fib_message', wp_slash( $message ) );
+	update_post_meta( $post_id, '_fib_job_id', wp_slash( $job_id ) );
+	update_post_meta( $post_id, '_fib_updated', gmdate( 'Y-m-d\TH:i:s\Z' ) );
+}

@@ -1,0 +1,41 @@
+<?php
+/**
+ * Uninstall: removes the plugin's option and its post meta, on every site of a network.
+ *
+ * Deactivation keeps both; only deleting the plugin runs this file.
+ *
+ * @package FeaturedImageBridge
+ */
+
+if ( ! defined( 'WP_UNINSTALL_PLUGIN' ) ) {
+	exit;
+}
+
+/**
+ * Removes the fib_settings option and the _fib_* status meta of the current site.
+ *
+ * @return void
+ */
+function fib_uninstall_site() {
+	delete_option( 'fib_settings' );
+
+	foreach ( array( '_fib_status', '_fib_message', '_fib_job_id', '_fib_updated' ) as $fib_meta_key ) {
+		delete_post_meta_by_key( $fib_meta_key );
+	}
+}
+
+if ( is_multisite() ) {
+	$fib_site_ids = get_sites(
+		array(
+			'fields' => 'ids',
+			'number' => 0,
+		)
+	);
+	foreach ( $fib_site_ids as $fib_site_id ) {
+		switch_to_blog( (int) $fib_site_id );
+		fib_uninstall_site();
+		restore_current_blog();
+	}
+} else {
+	fib_uninstall_site();
+}
