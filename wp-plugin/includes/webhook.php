@@ -156,7 +156,11 @@ function handle_response( $post_id, $response, $bridge_url ) {
 	if ( $code >= 200 && $code < 300 ) {
 		$job_id = isset( $json['job_id'] ) && is_scalar( $json['job_id'] ) ? (string) $json['job_id'] : '';
 		if ( '' !== $job_id ) {
-			record_status( $post_id, 'queued', '', $job_id );
+			// A fast worker may already have reported on this job: never step its status back.
+			wp_cache_delete( $post_id, 'post_meta' );
+			if ( get_post_meta( $post_id, '_fib_job_id', true ) !== $job_id ) {
+				record_status( $post_id, 'queued', '', $job_id );
+			}
 			return true;
 		}
 

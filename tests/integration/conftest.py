@@ -1,0 +1,93 @@
+"""A real WordPress (Debian's packages) with the plugin, the bridge's real processes, and the
+Segmind fake: started once per test session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devenv.bridge_process import BridgeProcesses
+from devenv.posts import EditorSession
+from devenv.segmind_fake import FakeSegmind
+from devenv.wordpress import LocalWordPress
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalWordPress]:
+    wordpress = LocalWordPress(tmp_path_factory.mktemp("wp"), plugin_dir=REPO / "wp-plugin")
+    wordpress.start()
+    yield wordpress
+    wordpress.stop()
+
+
+@pytest.fixture(scope="session")
+def segmind() -> Iterator[FakeSegmind]:
+    with FakeSegmind() as fake:
+        yield fake
+
+
+def _bridge_env(site: LocalWordPress, **extra: str) -> dict[str, str]:
+    return {
+        "WP_URL": site.url,
+        "WP_USER": site.bridge.login,
+        "WP_APP_PASSWORD": site.bridge.app_password,
+        "BRIDGE_WEBHOOK_SECRET": str(site.plugin_settings()["secret"]),
+        "BRIDGE_WORKERS": "4",
+        "BRIDGE_RETRY_DELAY": "0.2",
+        "BRIDGE_JOB_RETRIES": "2",
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def local_bridge(
+    site: LocalWordPress, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BridgeProcesses]:
+    with BridgeProcesses(
+        _bridge_env(site, BRIDGE_PROVIDER="local"), tmp_path_factory.mktemp("local-bridge")
+    ) as bridge:
+        yield bridge
+
+
+@pytest.fixture(scope="session")
+def segmind_bridge(
+    site: LocalWordPress, segmind: FakeSegmind, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BridgeProcesses]:
+    env = _bridge_env(
+        site,
+        SEGMIND_API_KEY=segmind.api_key,
+        SEGMIND_WORKFLOW_URL=segmind.workflow_url,
+        SEGMIND_POLL_INTERVAL="0.1",
+        SEGMIND_DEADLINE="30",
+    )
+    with BridgeProcesses(env, tmp_path_factory.mktemp("segmind-bridge")) as bridge:
+        yield bridge
+
+
+@pytest.fixture
+def editor(site: LocalWordPress) -> Iterator[EditorSession]:
+    session = EditorSession(site)
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def use_local(site: LocalWordPress, local_bridge: BridgeProcesses) -> BridgeProcesses:
+    """Points the plugin at the bridge that draws title cards."""
+    site.update_plugin_settings(bridge_url=local_bridge.url, enabled=True)
+    return local_bridge
+
+
+@pytest.fixture
+def use_segmind(
+    site: LocalWordPress, segmind: FakeSegmind, segmind_bridge: BridgeProcesses
+) -> Iterator[FakeSegmind]:
+    """Points the plugin at the bridge that calls the Segmind fake."""
+    site.update_plugin_settings(bridge_url=segmind_bridge.url, enabled=True)
+    segmind.reset()
+    yield segmind
+    segmind.reset()

@@ -1,0 +1,72 @@
+from pathlib import Path
+
+import pytest
+
+from bridge.config import DEFAULT_WORKFLOW_URL, ConfigError, Settings
+
+BASE = {
+    "WP_URL": "http://wp.example/",
+    "WP_USER": "bridge",
+    "WP_APP_PASSWORD": "app-password-value",
+}
+
+
+def test_defaults_use_the_local_provider_without_a_key(secret: str) -> None:
+    settings = Settings.from_env({**BASE, "BRIDGE_WEBHOOK_SECRET": secret})
+    assert settings.provider == "local"
+    assert settings.wp_url == "http://wp.example"
+    assert settings.segmind_workflow_url == DEFAULT_WORKFLOW_URL
+    assert settings.poll_interval == 7.0
+
+
+def test_a_segmind_key_selects_segmind(secret: str) -> None:
+    settings = Settings.from_env(
+        {**BASE, "BRIDGE_WEBHOOK_SECRET": secret, "SEGMIND_API_KEY": "sg_key"}
+    )
+    assert settings.provider == "segmind"
+
+
+def test_every_problem_is_reported_at_once_without_secret_values() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(
+            {
+                "BRIDGE_WEBHOOK_SECRET": "whsec_not-base64-secret-value!",
+                "WP_URL": "wp.example",
+                "WP_APP_PASSWORD": "super-secret-password",
+                "SEGMIND_POLL_INTERVAL": "often",
+                "BRIDGE_PROVIDER": "segmind",
+            }
+        )
+    text = str(caught.value)
+    for name in (
+        "BRIDGE_WEBHOOK_SECRET",
+        "WP_URL",
+        "WP_USER",
+        "SEGMIND_POLL_INTERVAL",
+        "SEGMIND_API_KEY",
+    ):
+        assert name in text
+    assert "super-secret-password" not in text
+    assert "not-base64-secret-value" not in text
+
+
+def test_out_of_range_numbers_are_refused(secret: str) -> None:
+    with pytest.raises(ConfigError, match="BRIDGE_PORT must be between"):
+        Settings.from_env({**BASE, "BRIDGE_WEBHOOK_SECRET": secret, "BRIDGE_PORT": "70000"})
+
+
+def test_config_file_fills_in_and_environment_wins(tmp_path: Path, secret: str) -> None:
+    file = tmp_path / "bridge.toml"
+    file.write_text(
+        f'BRIDGE_WEBHOOK_SECRET = "{secret}"\nWP_URL = "http://from-file"\n'
+        'WP_USER = "file-user"\nWP_APP_PASSWORD = "x"\nSEGMIND_POLL_INTERVAL = 2.5\n'
+    )
+    settings = Settings.from_env({"BRIDGE_CONFIG_FILE": str(file), "WP_USER": "env-user"})
+    assert settings.wp_url == "http://from-file"
+    assert settings.wp_user == "env-user"
+    assert settings.poll_interval == 2.5
+
+
+def test_unreadable_config_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        Settings.from_env({"BRIDGE_CONFIG_FILE": str(tmp_path / "missing.toml")})
