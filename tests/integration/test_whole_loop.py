@@ -74,9 +74,8 @@ def test_segmind_gives_a_published_post_its_image(
     assert media["alt_text"] == title
     assert str(media["source_url"]).endswith(f"/mountain-huts-of-the-alps-in-{ext}.{ext}")
     (submission,) = use_segmind.submissions
-    assert submission["payload"] == {
-        "Blog_title_and_description": f"Title: {title}\n\nDescription: A week walking from hut to hut.\n"
-    }
+    expected = f"Title: {title}\n\nDescription: A week walking from hut to hut.\n"
+    assert submission["payload"] == {"Blog_title_and_description": expected}
 
 
 def test_post_with_a_featured_image_and_a_draft_start_no_job(
