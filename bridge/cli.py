@@ -39,8 +39,10 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from bridge.tasks import create_queue
 
     queue = create_queue(settings)
+    # An idle worker looks for new jobs at least every half second (huey's default backs off
+    # to 10 s), so a post published after a quiet spell still starts at once.
     consumer = queue.huey.create_consumer(
-        workers=settings.worker_threads, worker_type="thread", periodic=False
+        workers=settings.worker_threads, worker_type="thread", periodic=False, max_delay=0.5
     )
     consumer.run()
     return 0
