@@ -22,7 +22,9 @@ fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-.venv/bin/python -m pip install -q -e '.[test]' 2>&1 | grep -v "is ignored" || true
-.venv/bin/python -c 'import bridge, huey, flask, standardwebhooks' \
-    || { echo "bootstrap: the Python environment is incomplete" >&2; exit 1; }
+mkdir -p var
+if ! .venv/bin/python -m pip install -q -e '.[test]' >var/pip-install.log 2>&1; then
+    cat var/pip-install.log >&2
+    echo "bootstrap: pip install failed (log above, also in var/pip-install.log)" >&2
+    exit 1
+fi
