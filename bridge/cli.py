@@ -27,6 +27,8 @@ def _web(settings: Settings, args: argparse.Namespace) -> int:
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("accesslog", "-" if args.access_log else None)
             self.cfg.set("loglevel", settings.log_level.lower())
+            # gunicorn's control socket has one path per user: two bridges would share it.
+            self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Any:
             return app

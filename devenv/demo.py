@@ -77,14 +77,24 @@ def main(argv: list[str] | None = None) -> int:
         if args.exit:
             return 0
         print("\nEverything keeps running; press Ctrl-C to stop.", flush=True)
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
-        return 0
+        while True:
+            time.sleep(3600)
     finally:
         if bridge is not None:
             bridge.stop()
         site.stop()
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 if __name__ == "__main__":
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    sys.exit(main())
+    # Ctrl-C and SIGTERM both stop the demo cleanly, even when a shell started it with SIGINT
+    # ignored (as it does for background jobs).
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(0)
