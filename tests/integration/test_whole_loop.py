@@ -171,3 +171,20 @@ def test_stale_signature_gets_401_from_the_bridge(
     assert response.json()["error"] == "stale_timestamp"
     _barrier(editor)
     assert editor.post(post_id).generation == ""
+
+
+def test_a_post_published_over_xmlrpc_gets_its_image(
+    site: LocalWordPress, use_local: BridgeProcesses, editor: EditorSession
+) -> None:
+    from wordpress_xmlrpc import Client, WordPressPost
+    from wordpress_xmlrpc.methods.posts import NewPost
+
+    client = Client(f"{site.url}/xmlrpc.php", site.editor.login, site.editor.app_password)
+    post = WordPressPost()
+    post.title = "Written in a desktop blogging app"
+    post.content = "Sent over XML-RPC."
+    post.post_status = "publish"
+    post_id = int(client.call(NewPost(post)))
+    view = editor.wait_for(post_id)
+    assert view.generation == "done", view.message
+    assert view.featured_media
