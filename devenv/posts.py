@@ -103,3 +103,17 @@ class EditorSession:
                     f"post {post_id} still {view.generation!r} after {timeout} s: {view.message}"
                 )
             time.sleep(0.2)
+
+
+def login(site: LocalWordPress, user: WordPressUser) -> httpx.Client:
+    """A browser-like session logged in to wp-admin with the user's password."""
+    http = httpx.Client(base_url=site.url, timeout=30, follow_redirects=True)
+    http.cookies.set("wordpress_test_cookie", "WP Cookie check")
+    response = http.post(
+        "/wp-login.php",
+        data={"log": user.login, "pwd": user.password, "wp-submit": "Log In", "testcookie": "1"},
+    )
+    if "wp-admin" not in str(response.url):
+        http.close()
+        raise RuntimeError(f"could not log in as {user.login}")
+    return http
