@@ -145,8 +145,17 @@ class JobStore:
                     "excerpt, slug, state, created_at, updated_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
-                        job_id, new.webhook_id, new.site_url, new.post_id, new.post_type,
-                        new.title, new.excerpt, new.slug, JobState.QUEUED, now, now,
+                        job_id,
+                        new.webhook_id,
+                        new.site_url,
+                        new.post_id,
+                        new.post_type,
+                        new.title,
+                        new.excerpt,
+                        new.slug,
+                        JobState.QUEUED,
+                        now,
+                        now,
                     ),
                 )
                 row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
@@ -169,9 +178,7 @@ class JobStore:
         changes["updated_at"] = time.time()
         assignments = ", ".join(f"{name} = ?" for name in changes)
         with self._connect() as db:
-            db.execute(
-                f"UPDATE jobs SET {assignments} WHERE id = ?", (*changes.values(), job_id)
-            )
+            db.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", (*changes.values(), job_id))
             row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:
             raise KeyError(job_id)

@@ -71,7 +71,11 @@ def test_redelivery_and_double_hooks_make_one_job(
     ],
 )
 def test_bad_signatures_get_401_and_start_nothing(
-    app: Flask, client: FlaskClient, secret: str, tamper, code: str  # type: ignore[no-untyped-def]
+    app: Flask,
+    client: FlaskClient,
+    secret: str,
+    tamper,
+    code: str,  # type: ignore[no-untyped-def]
 ) -> None:
     body, headers = tamper(*signed(secret, event()))
     response = _post(client, body, headers)

@@ -43,9 +43,7 @@ class ProviderError(Exception):
     ``retry_after`` is the delay in seconds the provider asked for, when it said.
     """
 
-    def __init__(
-        self, kind: ErrorKind, message: str, *, retry_after: float | None = None
-    ) -> None:
+    def __init__(self, kind: ErrorKind, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message

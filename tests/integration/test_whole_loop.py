@@ -107,8 +107,11 @@ def test_updating_a_published_post_starts_no_second_job(
     ("failure", "field", "shown"),
     [
         ("NSFW content detected", "error", "NSFW content detected"),
-        ([{"model": "flux-dev", "error": "CUDA out of memory"}], "error_message",
-         "flux-dev: CUDA out of memory"),
+        (
+            [{"model": "flux-dev", "error": "CUDA out of memory"}],
+            "error_message",
+            "flux-dev: CUDA out of memory",
+        ),
     ],
 )
 def test_a_failed_run_leaves_the_providers_reason(
