@@ -13,7 +13,8 @@ import httpx
 
 from bridge import __version__
 
-STATUS_META = ("_fib_status", "_fib_message", "_fib_job_id", "_fib_updated")
+BRIDGE_HEADER = "X-Featured-Image-Bridge"
+"""Sent on every request to WordPress, so the plugin sends no webhook for the bridge's saves."""
 
 
 class WordPressError(Exception):
@@ -52,7 +53,10 @@ class WordPressClient:
             base_url=self.base_url + "/",
             auth=(user, app_password),
             timeout=httpx.Timeout(timeout, connect=10.0),
-            headers={"User-Agent": f"featured-image-bridge/{__version__}"},
+            headers={
+                "User-Agent": f"featured-image-bridge/{__version__}",
+                BRIDGE_HEADER: __version__,
+            },
             transport=transport,
         )
         self._rest_bases: dict[str, str] = {}
@@ -145,17 +149,21 @@ class WordPressClient:
         job_id: str = "",
         featured_media: int | None = None,
     ) -> None:
-        """Writes the generation status meta, and the featured image when given."""
-        body: dict[str, Any] = {
-            "meta": {
-                "_fib_status": status,
-                "_fib_message": message,
-                "_fib_job_id": job_id,
-                "_fib_updated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            }
+        """Writes the generation status meta, and the featured image when given.
+
+        A featured image set here is recorded as generated (``_fib_attachment_id``), which
+        tells it apart from an image a person chose.
+        """
+        meta: dict[str, Any] = {
+            "_fib_status": status,
+            "_fib_message": message,
+            "_fib_job_id": job_id,
+            "_fib_updated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
+        body: dict[str, Any] = {"meta": meta}
         if featured_media is not None:
             body["featured_media"] = featured_media
+            meta["_fib_attachment_id"] = featured_media
         self._call("POST", f"/wp/v2/{self.rest_base(post_type)}/{post_id}", json=body)
 
 

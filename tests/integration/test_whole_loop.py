@@ -45,6 +45,7 @@ def test_local_provider_gives_a_published_post_its_title_card(
     assert media["alt_text"] == "Ten & one ideas for a quiet garden"
     assert str(media["source_url"]).endswith("/ten-one-ideas-for-a-quiet-garden.jpg")
     assert media["post"] == post_id
+    assert view.meta["_fib_attachment_id"] == view.featured_media
 
 
 @pytest.mark.parametrize(
@@ -91,6 +92,15 @@ def test_post_with_a_featured_image_and_a_draft_start_no_job(
     assert editor.post(with_image).featured_media == media_id
     assert editor.post(draft).generation == ""
     assert editor.post(draft).featured_media == 0
+
+
+def test_a_post_that_opted_out_starts_no_job(
+    use_local: BridgeProcesses, editor: EditorSession
+) -> None:
+    post_id = editor.create_post("Illustrated by hand later", meta={"_fib_skip": True})
+    _barrier(editor)
+    assert editor.post(post_id).generation == ""
+    assert editor.post(post_id).featured_media == 0
 
 
 def test_updating_a_published_post_starts_no_second_job(

@@ -13,7 +13,9 @@ if ( ! defined( 'ABSPATH' ) ) {
 }
 
 /**
- * Registers the status meta keys for all post types, exposed in the REST API.
+ * Registers the status meta keys for all post types, exposed in the REST API:
+ * the generation status, the attachment the bridge generated (to tell it from
+ * an image a person chose) and the per-post opt-out.
  *
  * @return void
  */
@@ -33,6 +35,26 @@ function register_status_meta() {
 				'type'              => 'string',
 				'single'            => true,
 				'default'           => '',
+				'show_in_rest'      => true,
+				'sanitize_callback' => $sanitize_callback,
+				'auth_callback'     => __NAMESPACE__ . '\can_edit_status_meta',
+			)
+		);
+	}
+
+	$flags = array(
+		'_fib_attachment_id' => array( 'integer', 0, 'absint' ),
+		'_fib_skip'          => array( 'boolean', false, 'rest_sanitize_boolean' ),
+	);
+
+	foreach ( $flags as $key => list( $type, $default, $sanitize_callback ) ) {
+		register_meta(
+			'post',
+			$key,
+			array(
+				'type'              => $type,
+				'single'            => true,
+				'default'           => $default,
 				'show_in_rest'      => true,
 				'sanitize_callback' => $sanitize_callback,
 				'auth_callback'     => __NAMESPACE__ . '\can_edit_status_meta',

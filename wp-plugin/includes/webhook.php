@@ -49,7 +49,11 @@ function should_send( \WP_Post $post, $post_before ) {
 		return false;
 	}
 
-	if ( wp_is_post_revision( $post ) || wp_is_post_autosave( $post ) ) {
+	if ( wp_is_post_revision( $post ) || wp_is_post_autosave( $post ) || is_bridge_request() ) {
+		return false;
+	}
+
+	if ( get_post_meta( $post->ID, '_fib_skip', true ) ) {
 		return false;
 	}
 
@@ -61,6 +65,16 @@ function should_send( \WP_Post $post, $post_before ) {
 		&& ( null === $post_before || 'publish' !== $post_before->post_status );
 
 	return $newly_published && ! has_post_thumbnail( $post );
+}
+
+/**
+ * Whether the current request was made by the bridge itself (it sends the
+ * X-Featured-Image-Bridge header), whose own saves must never start a new job.
+ *
+ * @return bool
+ */
+function is_bridge_request() {
+	return isset( $_SERVER['HTTP_X_FEATURED_IMAGE_BRIDGE'] );
 }
 
 /**
