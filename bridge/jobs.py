@@ -24,6 +24,10 @@ class JobState(StrEnum):
     UPLOADING = "uploading"
     DONE = "done"
     FAILED = "failed"
+    WAITING = "waiting"
+    """Held back by a backfill run until its feeder hands it to the queue."""
+    CANCELLED = "cancelled"
+    """Its backfill run was cancelled before the job was handed to the queue."""
 
 
 ACTIVE_STATES = (JobState.QUEUED, JobState.GENERATING, JobState.UPLOADING)
@@ -46,10 +50,12 @@ CREATE TABLE IF NOT EXISTS jobs (
     attachment_id INTEGER,
     error         TEXT,
     created_at    REAL NOT NULL,
-    updated_at    REAL NOT NULL
+    updated_at    REAL NOT NULL,
+    run_id        TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_post ON jobs (site_url, post_id, state);
 """
+_RUN_INDEX = "CREATE INDEX IF NOT EXISTS jobs_run ON jobs (run_id, state)"
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,8 @@ class Job:
     error: str | None
     created_at: float
     updated_at: float
+    run_id: str | None = None
+    """The backfill run the job belongs to, if any."""
 
     def public(self) -> dict[str, Any]:
         """What ``GET /jobs/<id>`` shows: no post text, no provider reference."""
@@ -111,6 +119,10 @@ class JobStore:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+            columns = {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}
+            if "run_id" not in columns:
+                db.execute("ALTER TABLE jobs ADD COLUMN run_id TEXT")
+            db.execute(_RUN_INDEX)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -121,20 +133,26 @@ class JobStore:
         finally:
             db.close()
 
-    def create(self, new: NewJob) -> tuple[Job, bool]:
+    def create(self, new: NewJob, *, run_id: str | None = None) -> tuple[Job, bool]:
         """Records a job, or returns the one this request already made.
 
         A repeated ``webhook_id`` (a redelivery) and a post that already has a job under
         way (the editor's hooks firing twice) both return the existing job with ``False``.
+
+        With ``run_id`` the job belongs to that backfill run and is held back (``waiting``)
+        until the run's feeder queues it; a job waiting in another run counts as under way
+        for it, but not for a publish, which must not wait behind a backfill.
         """
         now = time.time()
+        under_way = (*ACTIVE_STATES, JobState.WAITING) if run_id else ACTIVE_STATES
+        marks = ", ".join("?" * len(under_way))
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 existing = db.execute(
                     "SELECT * FROM jobs WHERE webhook_id = ? OR (site_url = ? AND post_id = ? "
-                    "AND state IN (?, ?, ?)) ORDER BY created_at LIMIT 1",
-                    (new.webhook_id, new.site_url, new.post_id, *ACTIVE_STATES),
+                    f"AND state IN ({marks})) ORDER BY created_at LIMIT 1",
+                    (new.webhook_id, new.site_url, new.post_id, *under_way),
                 ).fetchone()
                 if existing is not None:
                     db.execute("COMMIT")
@@ -142,8 +160,8 @@ class JobStore:
                 job_id = uuid.uuid4().hex
                 db.execute(
                     "INSERT INTO jobs (id, webhook_id, site_url, post_id, post_type, title, "
-                    "excerpt, slug, state, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "excerpt, slug, state, created_at, updated_at, run_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         job_id,
                         new.webhook_id,
@@ -153,9 +171,10 @@ class JobStore:
                         new.title,
                         new.excerpt,
                         new.slug,
-                        JobState.QUEUED,
+                        JobState.WAITING if run_id else JobState.QUEUED,
                         now,
                         now,
+                        run_id,
                     ),
                 )
                 row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
