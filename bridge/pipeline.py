@@ -19,7 +19,7 @@ from bridge.images import ImageFile, InvalidImage, identify
 from bridge.jobs import Job, JobCheckpoint, JobState, JobStore
 from bridge.prompt import build_prompt
 from bridge.providers.base import Provider, ProviderError
-from bridge.wordpress import WordPressClient, WordPressError
+from bridge.wordpress import WordPressError, WordPressSite
 
 log = logging.getLogger(__name__)
 MAX_RETRY_DELAY = 900.0
@@ -62,7 +62,7 @@ class Pipeline:
         self,
         store: JobStore,
         provider: Provider,
-        wordpress: WordPressClient,
+        wordpress: WordPressSite,
         images_dir: Path,
         retry: RetryPolicy,
     ) -> None:

@@ -1,0 +1,28 @@
+"""The WordPress site the bridge writes to, over REST (default) or XML-RPC."""
+
+from __future__ import annotations
+
+from bridge.config import Settings
+from bridge.wordpress.base import (
+    BRIDGE_HEADER,
+    MissingPost,
+    PostState,
+    WordPressError,
+    WordPressSite,
+)
+from bridge.wordpress.rest import WordPressClient
+
+__all__ = [
+    "BRIDGE_HEADER",
+    "MissingPost",
+    "PostState",
+    "WordPressClient",
+    "WordPressError",
+    "WordPressSite",
+    "create_wordpress",
+]
+
+
+def create_wordpress(settings: Settings) -> WordPressSite:
+    """The client for the site in ``settings``. Makes no request until first used."""
+    return WordPressClient(settings.wp_url, settings.wp_user, settings.wp_app_password)
