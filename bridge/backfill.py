@@ -84,6 +84,8 @@ class RunProgress:
     failed: int
     cancelled: int
     remaining: int
+    under_way: int
+    """Jobs handed to the queue that have not ended (part of ``remaining``)."""
     created_at: float
     updated_at: float
 
@@ -101,6 +103,7 @@ class RunProgress:
             "failed": self.failed,
             "cancelled": self.cancelled,
             "remaining": self.remaining,
+            "under_way": self.under_way,
             "skipped": self.skipped,
             "post_types": list(self.post_types),
             "limit": self.limit,
@@ -426,6 +429,7 @@ def _progress(db: sqlite3.Connection, run_id: str) -> RunProgress | None:
         failed=counts.get(JobState.FAILED, 0),
         cancelled=counts.get(JobState.CANCELLED, 0),
         remaining=sum(counts.get(state, 0) for state in _UNFINISHED_JOB_STATES),
+        under_way=sum(counts.get(state, 0) for state in ACTIVE_STATES),
         created_at=float(row["created_at"]),
         updated_at=updated_at,
     )

@@ -79,12 +79,18 @@ def _start(settings: Settings, runs: RunStore, queue: JobQueue, args: argparse.N
 
     post_types = tuple(dict.fromkeys(args.post_types or ["post"]))
     site = create_wordpress(settings)
-    print(f"Listing the {', '.join(post_types)} posts of {settings.wp_url} without an image…")
+    print(
+        f"Listing the {', '.join(post_types)} posts of {settings.wp_url} without an image…",
+        flush=True,
+    )
     try:
         posts = list(site.list_missing(post_types, args.limit))
     except WordPressError as exc:
         print(f"bridge backfill: {exc.message}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("\nInterrupted while listing: nothing was started.", file=sys.stderr)
+        return EXIT_INTERRUPTED
     finally:
         site.close()
     if args.dry_run:
@@ -98,14 +104,20 @@ def _start(settings: Settings, runs: RunStore, queue: JobQueue, args: argparse.N
         return 0
     run = runs.create(settings.wp_url, posts, post_types=post_types, limit=args.limit, options={})
     queue.feeder().feed()
-    print(f"Backfill run {run.id}: {run.total} posts (skipped {run.skipped} under way).")
-    print("The bridge worker generates the images (`bridge worker` must be running).")
-    return _watch(runs, run)
+    intro = (
+        f"Backfill run {run.id}: {run.total} posts ({run.skipped} skipped: under way).\n"
+        "The bridge worker generates the images (`bridge worker` must be running)."
+    )
+    return _watch(runs, run, intro)
 
 
-def _watch(runs: RunStore, run: RunProgress) -> int:
-    bar = tqdm(total=run.total, unit="post", desc=f"run {run.id[:8]}", dynamic_ncols=True)
+def _watch(runs: RunStore, run: RunProgress, intro: str = "") -> int:
+    """Shows the run's progress until it ends; Ctrl-C stops watching, not the run."""
+    bar: tqdm[Any] | None = None
     try:
+        if intro:
+            print(intro, flush=True)
+        bar = tqdm(total=run.total, unit="post", desc=f"run {run.id[:8]}", dynamic_ncols=True)
         while True:
             bar.n = run.done + run.failed + run.cancelled
             bar.set_postfix(
@@ -116,12 +128,14 @@ def _watch(runs: RunStore, run: RunProgress) -> int:
             time.sleep(POLL_SECONDS)
             run = runs.get(run.id) or run
     except KeyboardInterrupt:
-        bar.close()
+        if bar is not None:
+            bar.close()
         print(
             f"\nStopped watching. Run {run.id} goes on in the worker.\n"
             f"  progress: bridge backfill --status {run.id}\n"
             f"  pause:    bridge backfill --pause {run.id}\n"
-            f"  cancel:   bridge backfill --cancel {run.id}"
+            f"  cancel:   bridge backfill --cancel {run.id}",
+            flush=True,
         )
         return EXIT_INTERRUPTED
     bar.close()
