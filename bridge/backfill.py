@@ -54,6 +54,8 @@ class RunState(StrEnum):
     DONE = "done"
 
 
+BATCH = 500
+"""Jobs recorded per transaction when a run starts: one commit each would take seconds."""
 FINISHED_STATES = (RunState.CANCELLED, RunState.DONE)
 _UNFINISHED_JOB_STATES = (JobState.WAITING, *ACTIVE_STATES)
 
@@ -189,8 +191,9 @@ class RunStore:
                 ),
             )
         skipped = 0
+        batch: list[NewJob] = []
         for post in posts:
-            _, created = self.jobs.create(
+            batch.append(
                 NewJob(
                     webhook_id=f"backfill:{run_id}:{post.post_id}",
                     site_url=site_url,
@@ -199,10 +202,12 @@ class RunStore:
                     title=post.title,
                     excerpt=post.excerpt,
                     slug=post.slug,
-                ),
-                run_id=run_id,
+                )
             )
-            skipped += not created
+            if len(batch) == BATCH:
+                skipped += self._record(batch, run_id)
+                batch = []
+        skipped += self._record(batch, run_id)
         with self._connect() as db:
             db.execute(
                 "UPDATE backfill_runs SET listed = 1, skipped = ?, updated_at = ? WHERE id = ?",
@@ -211,6 +216,11 @@ class RunStore:
         progress = self.get(run_id)
         assert progress is not None
         return progress
+
+    def _record(self, batch: list[NewJob], run_id: str) -> int:
+        """Records a batch of the run's jobs; returns how many posts were skipped."""
+        made = self.jobs.create_many(batch, run_id=run_id)
+        return sum(not created for _, created in made)
 
     def under_way(self, site_url: str, post_ids: Iterable[int]) -> set[int]:
         """Which of these posts already have a job that is waiting or under way."""

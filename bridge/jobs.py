@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from enum import StrEnum
@@ -143,46 +143,23 @@ class JobStore:
         until the run's feeder queues it; a job waiting in another run counts as under way
         for it, but not for a publish, which must not wait behind a backfill.
         """
+        ((job, created),) = self.create_many([new], run_id=run_id)
+        return job, created
+
+    def create_many(
+        self, news: Iterable[NewJob], *, run_id: str | None = None
+    ) -> list[tuple[Job, bool]]:
+        """``create`` for each job, all in one transaction (a backfill run's posts)."""
         now = time.time()
-        under_way = (*ACTIVE_STATES, JobState.WAITING) if run_id else ACTIVE_STATES
-        marks = ", ".join("?" * len(under_way))
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
-                existing = db.execute(
-                    "SELECT * FROM jobs WHERE webhook_id = ? OR (site_url = ? AND post_id = ? "
-                    f"AND state IN ({marks})) ORDER BY created_at LIMIT 1",
-                    (new.webhook_id, new.site_url, new.post_id, *under_way),
-                ).fetchone()
-                if existing is not None:
-                    db.execute("COMMIT")
-                    return _job(existing), False
-                job_id = uuid.uuid4().hex
-                db.execute(
-                    "INSERT INTO jobs (id, webhook_id, site_url, post_id, post_type, title, "
-                    "excerpt, slug, state, created_at, updated_at, run_id) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        job_id,
-                        new.webhook_id,
-                        new.site_url,
-                        new.post_id,
-                        new.post_type,
-                        new.title,
-                        new.excerpt,
-                        new.slug,
-                        JobState.WAITING if run_id else JobState.QUEUED,
-                        now,
-                        now,
-                        run_id,
-                    ),
-                )
-                row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+                rows = [_create(db, new, run_id, now) for new in news]
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-        return _job(row), True
+        return [(_job(row), created) for row, created in rows]
 
     def get(self, job_id: str) -> Job | None:
         with self._connect() as db:
@@ -222,6 +199,42 @@ class JobCheckpoint:
 
     def save(self, reference: str) -> None:
         self.store.update(self.job_id, provider_ref=reference)
+
+
+def _create(
+    db: sqlite3.Connection, new: NewJob, run_id: str | None, now: float
+) -> tuple[sqlite3.Row, bool]:
+    """Inserts the job unless it exists (see ``JobStore.create``); inside a transaction."""
+    under_way = (*ACTIVE_STATES, JobState.WAITING) if run_id else ACTIVE_STATES
+    marks = ", ".join("?" * len(under_way))
+    existing = db.execute(
+        "SELECT * FROM jobs WHERE webhook_id = ? OR (site_url = ? AND post_id = ? "
+        f"AND state IN ({marks})) ORDER BY created_at LIMIT 1",
+        (new.webhook_id, new.site_url, new.post_id, *under_way),
+    ).fetchone()
+    if existing is not None:
+        return existing, False
+    job_id = uuid.uuid4().hex
+    db.execute(
+        "INSERT INTO jobs (id, webhook_id, site_url, post_id, post_type, title, "
+        "excerpt, slug, state, created_at, updated_at, run_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            job_id,
+            new.webhook_id,
+            new.site_url,
+            new.post_id,
+            new.post_type,
+            new.title,
+            new.excerpt,
+            new.slug,
+            JobState.WAITING if run_id else JobState.QUEUED,
+            now,
+            now,
+            run_id,
+        ),
+    )
+    return db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone(), True
 
 
 def _job(row: sqlite3.Row) -> Job:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.backfill import Feeder, RunConflict, RunState, RunStore, preview
+from bridge.backfill import BATCH, Feeder, RunConflict, RunState, RunStore, preview
 from bridge.jobs import JobState, JobStore, NewJob
 
 SITE = "http://127.0.0.1:9"
@@ -267,3 +267,9 @@ def _publish(post_id: int) -> NewJob:
         excerpt="",
         slug="published",
     )
+
+
+def test_a_run_larger_than_a_batch_records_each_post_once(runs: RunStore) -> None:
+    listed = posts(*range(1, BATCH + 4)) + posts(BATCH + 1)
+    run = runs.create(SITE, listed, post_types=["post"], limit=None, options={})
+    assert (run.total, run.skipped, run.remaining) == (BATCH + 3, 1, BATCH + 3)
