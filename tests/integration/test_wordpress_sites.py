@@ -13,13 +13,20 @@ import httpx
 import pytest
 from PIL import Image
 
-from bridge.wordpress import MissingPost, PostState, WordPressClient, WordPressError, WordPressSite
+from bridge.wordpress import (
+    MissingPost,
+    PostState,
+    WordPressClient,
+    WordPressError,
+    WordPressSite,
+    XmlRpcSite,
+)
 from devenv.posts import EditorSession
 from devenv.wordpress import LocalWordPress, WordPressUser
 
 pytestmark = pytest.mark.wordpress
 
-TRANSPORTS = ["rest"]
+TRANSPORTS = ["rest", "xmlrpc"]
 
 
 def connect(
@@ -32,6 +39,8 @@ def connect(
 ) -> WordPressSite:
     account = user or site.bridge
     secret = account.app_password if password is None else password
+    if transport == "xmlrpc":
+        return XmlRpcSite(f"{site.url}/xmlrpc.php", account.login, secret, page_size=page_size)
     return WordPressClient(site.url, account.login, secret, page_size=page_size)
 
 
