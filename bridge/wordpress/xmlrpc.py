@@ -88,8 +88,12 @@ class XmlRpcSite:
     def close(self) -> None:
         self._http.close()
 
-    def _call(self, method: AuthenticatedMethod) -> Any:
-        """Runs one XML-RPC method; every failure becomes a WordPressError without secrets."""
+    def _call(self, method: AuthenticatedMethod, *, none_if_missing: bool = False) -> Any:
+        """Runs one XML-RPC method; every failure becomes a WordPressError without secrets.
+
+        With ``none_if_missing``, WordPress's "no such post" fault (404) gives None. (An HTTP
+        404 means there is no XML-RPC endpoint, which stays an error.)
+        """
         name = method.method_name
         try:
             return self._connected().call(method)
@@ -109,6 +113,8 @@ class XmlRpcSite:
                 f"the site's XML-RPC does not offer {name}", retryable=False
             ) from None
         except xmlrpc.client.Fault as fault:
+            if none_if_missing and fault.faultCode == 404:
+                return None
             raise _fault_error(name, fault) from None
 
     def _connected(self) -> Client:
@@ -126,12 +132,9 @@ class XmlRpcSite:
 
     def _get(self, post_id: int, fields: list[str]) -> dict[str, Any] | None:
         """The post's struct, or None when there is no such post."""
-        try:
-            post: dict[str, Any] = self._call(GetPost(post_id, fields, results_class=None))
-        except WordPressError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        post: dict[str, Any] | None = self._call(
+            GetPost(post_id, fields, results_class=None), none_if_missing=True
+        )
         return post
 
     def get_post(self, post_type: str, post_id: int) -> PostState | None:
@@ -227,11 +230,7 @@ class XmlRpcSite:
             media = self._get(media_id, ["post_type"])
             if media is None or media.get("post_type") != "attachment":
                 return
-            try:
-                self._call(DeletePost(media_id))
-            except WordPressError as exc:
-                if exc.status != 404:
-                    raise
+            self._call(DeletePost(media_id), none_if_missing=True)
 
     def check(self) -> str:
         """Verifies the credentials can upload files and edit others' posts (by role: XML-RPC
@@ -261,7 +260,7 @@ class XmlRpcSite:
         return itertools.islice((post for _, post in merged), limit)
 
     def _missing_of_type(self, post_type: str) -> Iterator[tuple[str, MissingPost]]:
-        seen: set[int] = set()
+        seen: set[int] = set()  # a post published while paging shifts the pages by one
         for page in itertools.count():
             query = {
                 "post_type": post_type,

@@ -4,6 +4,10 @@ by the REST API, as on a host that blocks it)."""
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -47,3 +51,34 @@ def test_the_xmlrpc_bridges_user_is_refused_by_rest(
         rest.get_post("post", 1)
     rest.close()
     assert caught.value.status == 403
+
+
+@pytest.mark.parametrize("good_password", [True, False], ids=["good", "wrong-password"])
+def test_bridge_check_over_xmlrpc(
+    site: LocalWordPress, xmlrpc_only_user: WordPressUser, tmp_path: Path, good_password: bool
+) -> None:
+    password = xmlrpc_only_user.app_password if good_password else "abcd efgh ijkl mnop qrst uvwx"
+    env = {
+        **os.environ,
+        "WP_URL": site.url,
+        "WP_TRANSPORT": "xmlrpc",
+        "WP_USER": xmlrpc_only_user.login,
+        "WP_APP_PASSWORD": password,
+        "BRIDGE_WEBHOOK_SECRET": str(site.plugin_settings()["secret"]),
+        "BRIDGE_DATA_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bridge.cli", "check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    output = result.stdout + result.stderr
+    assert password not in output
+    if good_password:
+        assert result.returncode == 0, output
+        assert f"{xmlrpc_only_user.login} (editor) on {site.title}" in output
+    else:
+        assert result.returncode == 1
+        assert "WP_APP_PASSWORD" in output
