@@ -7,6 +7,7 @@ import base64
 import io
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import PurePosixPath
 
 import httpx
@@ -359,3 +360,23 @@ def test_list_missing_pages_through_with_the_same_result(
         )
     finally:
         paged.close()
+
+
+def test_one_client_serves_many_threads(
+    site: LocalWordPress, wordpress: WordPressSite, editor: EditorSession
+) -> None:
+    ids = make_posts(
+        site, **{f"t{i}": {"post_title": f"Thread {i}", "post_status": "publish"} for i in range(8)}
+    )
+
+    def work(post_id: int) -> PostState | None:
+        wordpress.update_post("post", post_id, status="generating", job_id=f"job-{post_id}")
+        wordpress.update_post("post", post_id, status="failed", message=f"m{post_id}")
+        return wordpress.get_post("post", post_id)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        states = list(pool.map(work, ids.values()))
+    assert states == [PostState(post_id, "publish", 0, 0) for post_id in ids.values()]
+    for post_id in ids.values():
+        view = editor.post(post_id)
+        assert (view.generation, view.message) == ("failed", f"m{post_id}")
