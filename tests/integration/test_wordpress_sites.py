@@ -380,3 +380,31 @@ def test_one_client_serves_many_threads(
     for post_id in ids.values():
         view = editor.post(post_id)
         assert (view.generation, view.message) == ("failed", f"m{post_id}")
+
+
+def test_list_missing_gives_the_excerpt_the_webhook_would_send(
+    site: LocalWordPress, wordpress: WordPressSite
+) -> None:
+    content = (
+        "<!-- wp:paragraph -->\n<p>Stones, <em>moss</em> &amp; water [1].</p>\n"
+        "<!-- /wp:paragraph -->\n\n"
+        '<!-- wp:image {"id":3} -->\n<figure class="wp-block-image"><img src="a.jpg" alt=""/>'
+        "<figcaption>Photo credit</figcaption></figure>\n<!-- /wp:image -->\n\n"
+        "<!-- wp:spacer /-->\n\n"
+        '<!-- wp:shortcode -->\n[gallery ids="1,2"]\n<!-- /wp:shortcode -->\n\n'
+        "<!-- wp:list -->\n<ul><li>One</li><li>Two</li></ul>\n<!-- /wp:list -->\n\n"
+        '[caption id="c1"]<img src="b.jpg"/> Hidden caption[/caption] '
+        + " ".join(f"word{i}" for i in range(60))
+    )
+    ids = make_posts(
+        site,
+        rich={"post_title": "Rich content", "post_status": "publish", "post_content": content},
+    )
+    sent = site.php(
+        "echo wp_json_encode( FeaturedImageBridge\\build_payload("
+        f" get_post( {ids['rich']} ) )['data']['excerpt'] );"
+    )
+    listed = next(
+        post for post in wordpress.list_missing(["post"], None) if post.post_id in ids.values()
+    )
+    assert listed.excerpt == json.loads(sent.strip().splitlines()[-1])
