@@ -28,7 +28,13 @@ def xmlrpc_site(handler: Handler) -> XmlRpcSite:
     def answer(request: httpx.Request) -> httpx.Response:
         _, method = xmlrpc.client.loads(request.content)
         if method == "system.listMethods" or method == "mt.supportedMethods":
-            methods = ["wp.getPost", "wp.getProfile", "wp.uploadFile", "wp.editPost"]
+            methods = [
+                "wp.getPost",
+                "wp.getProfile",
+                "wp.uploadFile",
+                "wp.editPost",
+                "wp.deletePost",
+            ]
             return httpx.Response(200, content=xmlrpc.client.dumps((methods,), methodresponse=True))
         return handler(request)
 
@@ -136,3 +142,32 @@ def test_the_bridge_header_is_sent_over_xmlrpc() -> None:
 
     assert xmlrpc_site(answer).get_post("post", 7) is None
     assert seen and seen[-1].headers["X-Featured-Image-Bridge"]
+
+
+def test_an_upload_whose_texts_fail_is_removed_again() -> None:
+    deleted: list[int] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        params, method = xmlrpc.client.loads(request.content)
+        if method == "wp.editPost":
+            return fault(500, "Sorry, the post could not be updated.")(request)
+        if method == "wp.getPost" and deleted:
+            return fault(404, "Invalid post ID.")(request)
+        results: dict[str, object] = {
+            "wp.uploadFile": {"id": "31", "file": "a.png", "url": f"{SITE}/a.png"},
+            "wp.getPost": {"post_id": "31", "post_type": "attachment"},
+            "wp.deletePost": True,
+        }
+        if method == "wp.deletePost":
+            deleted.append(int(params[3]))
+        return httpx.Response(
+            200, content=xmlrpc.client.dumps((results[str(method)],), methodresponse=True)
+        )
+
+    site = xmlrpc_site(answer)
+    with pytest.raises(WordPressError) as caught:
+        site.upload_media(
+            b"png", filename="a.png", mime_type="image/png", alt_text="a", title="a", post_id=7
+        )
+    assert caught.value.retryable
+    assert deleted == [31]

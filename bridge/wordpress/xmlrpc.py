@@ -11,6 +11,7 @@ it, a second row is added), so the post's fields are read before they are writte
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import threading
@@ -164,7 +165,8 @@ class XmlRpcSite:
         """Adds an image to the media library, attached to the post; returns its id.
 
         ``wp.uploadFile`` stores the file; a ``wp.editPost`` on the attachment then sets its
-        title, caption (the excerpt) and alt text.
+        title, caption (the excerpt) and alt text. If that fails, the attachment is deleted
+        again, so a retry does not leave a second copy in the media library.
         """
         upload = {
             "name": filename,
@@ -178,7 +180,12 @@ class XmlRpcSite:
             "post_excerpt": caption,
             "custom_fields": [{"key": ALT_TEXT_KEY, "value": alt_text}],
         }
-        self._call(EditPost(media_id, texts, results_class=None))
+        try:
+            self._call(EditPost(media_id, texts, results_class=None))
+        except WordPressError:
+            with contextlib.suppress(WordPressError):
+                self.delete_media(media_id)
+            raise
         return media_id
 
     def update_post(
