@@ -11,6 +11,7 @@ from bridge.wordpress.base import (
     WordPressSite,
 )
 from bridge.wordpress.rest import WordPressClient
+from bridge.wordpress.xmlrpc import XmlRpcSite
 
 __all__ = [
     "BRIDGE_HEADER",
@@ -19,10 +20,14 @@ __all__ = [
     "WordPressClient",
     "WordPressError",
     "WordPressSite",
+    "XmlRpcSite",
     "create_wordpress",
 ]
 
 
 def create_wordpress(settings: Settings) -> WordPressSite:
-    """The client for the site in ``settings``. Makes no request until first used."""
+    """The client for the site in ``settings`` (``WP_TRANSPORT``). Makes no request until
+    first used."""
+    if settings.wp_transport == "xmlrpc":
+        return XmlRpcSite(settings.wp_xmlrpc_url, settings.wp_user, settings.wp_app_password)
     return WordPressClient(settings.wp_url, settings.wp_user, settings.wp_app_password)

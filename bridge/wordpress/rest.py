@@ -210,6 +210,7 @@ class WordPressClient:
 
     def _missing_of_type(self, post_type: str) -> Iterator[tuple[str, MissingPost]]:
         route = f"/wp/v2/{self.rest_base(post_type)}"
+        seen: set[int] = set()  # a post published while paging shifts the pages by one
         for page in itertools.count(1):
             response = self._request(
                 "GET",
@@ -226,10 +227,11 @@ class WordPressClient:
             )
             for item in _json(route, response):
                 meta = item.get("meta") or {}
-                if item.get("featured_media") or meta.get("_fib_skip"):
+                if int(item["id"]) in seen or item.get("featured_media") or meta.get("_fib_skip"):
                     continue
                 if meta.get("_fib_attachment_id"):
                     continue
+                seen.add(int(item["id"]))
                 yield str(item.get("date_gmt") or ""), _missing_post(item, post_type)
             if page >= int(response.headers.get("X-WP-TotalPages") or 0):
                 return

@@ -7,32 +7,42 @@ import base64
 import io
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import PurePosixPath
 
 import httpx
 import pytest
 from PIL import Image
 
-from bridge.wordpress import MissingPost, PostState, WordPressClient, WordPressError, WordPressSite
+from bridge.wordpress import (
+    MissingPost,
+    PostState,
+    WordPressClient,
+    WordPressError,
+    WordPressSite,
+    XmlRpcSite,
+)
 from devenv.posts import EditorSession
 from devenv.wordpress import LocalWordPress, WordPressUser
+from tests.integration.wp_users import add_user
 
 pytestmark = pytest.mark.wordpress
 
-TRANSPORTS = ["rest"]
+TRANSPORTS = ["rest", "xmlrpc"]
 
 
 def connect(
     site: LocalWordPress,
     transport: str,
+    user: WordPressUser,
     *,
-    user: WordPressUser | None = None,
     password: str | None = None,
     page_size: int = 100,
 ) -> WordPressSite:
-    account = user or site.bridge
-    secret = account.app_password if password is None else password
-    return WordPressClient(site.url, account.login, secret, page_size=page_size)
+    secret = user.app_password if password is None else password
+    if transport == "xmlrpc":
+        return XmlRpcSite(f"{site.url}/xmlrpc.php", user.login, secret, page_size=page_size)
+    return WordPressClient(site.url, user.login, secret, page_size=page_size)
 
 
 @pytest.fixture(params=TRANSPORTS)
@@ -41,9 +51,21 @@ def transport(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def wordpress(site: LocalWordPress, transport: str) -> Iterator[WordPressSite]:
+def account(site: LocalWordPress, transport: str, request: pytest.FixtureRequest) -> WordPressUser:
+    """The bridge's user; over XML-RPC one whom the REST API refuses, so nothing can fall
+    back to REST unnoticed."""
+    if transport == "xmlrpc":
+        user: WordPressUser = request.getfixturevalue("xmlrpc_only_user")
+        return user
+    return site.bridge
+
+
+@pytest.fixture
+def wordpress(
+    site: LocalWordPress, transport: str, account: WordPressUser
+) -> Iterator[WordPressSite]:
     site.update_plugin_settings(enabled=False)  # posts made here must start no jobs
-    client = connect(site, transport)
+    client = connect(site, transport, account)
     yield client
     client.close()
 
@@ -85,10 +107,10 @@ def make_posts(site: LocalWordPress, **posts: dict[str, object]) -> dict[str, in
     return {str(k): int(v) for k, v in json.loads(out.strip().splitlines()[-1]).items()}
 
 
-def meta_rows(site: LocalWordPress, post_id: int, key: str) -> list[str]:
-    """Every stored value of a meta key (a second row would show up here)."""
-    out = site.php(f"echo wp_json_encode( get_post_meta( {post_id}, '{key}', false ) );")
-    return [str(v) for v in json.loads(out.strip().splitlines()[-1])]
+def meta_rows(site: LocalWordPress, post_id: int) -> dict[str, int]:
+    """How many rows each meta key of the post has (a key written twice shows 2)."""
+    out = site.php(f"echo wp_json_encode( array_map( 'count', get_post_meta( {post_id} ) ) );")
+    return {str(k): int(v) for k, v in json.loads(out.strip().splitlines()[-1]).items()}
 
 
 def test_get_post_reads_status_featured_and_generated_image(
@@ -117,12 +139,12 @@ def test_get_post_of_a_deleted_post_is_none(site: LocalWordPress, wordpress: Wor
 
 
 def test_upload_media_attaches_the_image_with_its_texts(
-    site: LocalWordPress, wordpress: WordPressSite, editor: EditorSession
+    site: LocalWordPress, wordpress: WordPressSite, editor: EditorSession, transport: str
 ) -> None:
     ids = make_posts(site, post={"post_title": "Gets an image", "post_status": "publish"})
     media_id = wordpress.upload_media(
         _png(),
-        filename="moss-and-stones.png",
+        filename=f"moss-and-stones-{transport}.png",
         mime_type="image/png",
         alt_text="Moss & stones in a quiet garden",
         title="Moss and stones",
@@ -132,7 +154,7 @@ def test_upload_media_attaches_the_image_with_its_texts(
     media = editor.media(media_id)
     assert media["post"] == ids["post"]
     assert media["mime_type"] == "image/png"
-    assert PurePosixPath(str(media["source_url"])).name == "moss-and-stones.png"
+    assert PurePosixPath(str(media["source_url"])).name == f"moss-and-stones-{transport}.png"
     assert media["alt_text"] == "Moss & stones in a quiet garden"
     assert media["title"]["raw"] == "Moss and stones"
     assert media["caption"]["raw"] == "Drawn by the bridge"
@@ -176,8 +198,9 @@ def test_update_post_writes_status_then_featured_image(
     assert view.featured_media == media_id
     assert view.meta["_fib_attachment_id"] == media_id
     assert wordpress.get_post("post", post_id) == PostState(post_id, "publish", media_id, media_id)
+    rows = meta_rows(site, post_id)
     for key in ("_fib_status", "_fib_message", "_fib_job_id", "_fib_attachment_id"):
-        assert len(meta_rows(site, post_id, key)) == 1, key
+        assert rows[key] == 1, key
 
 
 def test_update_post_of_a_bad_status_is_refused(
@@ -211,38 +234,28 @@ def test_delete_media_deletes_for_good_and_tolerates_missing(
     assert editor.post(ids["post"]).status == "publish"
 
 
-def test_check_describes_the_user_and_site(site: LocalWordPress, wordpress: WordPressSite) -> None:
-    assert wordpress.check() == f"{site.bridge.login} (editor) on {site.title}"
+def test_check_describes_the_user_and_site(
+    site: LocalWordPress, wordpress: WordPressSite, account: WordPressUser
+) -> None:
+    assert wordpress.check() == f"{account.login} (editor) on {site.title}"
 
 
 def test_check_with_a_wrong_password_fails_without_showing_it(
-    site: LocalWordPress, transport: str
+    site: LocalWordPress, transport: str, account: WordPressUser
 ) -> None:
     wrong = "abcd efgh ijkl mnop qrst uvwx"
-    client = connect(site, transport, password=wrong)
+    client = connect(site, transport, account, password=wrong)
     with pytest.raises(WordPressError) as caught:
         client.check()
     client.close()
     assert not caught.value.retryable
     assert "credentials" in caught.value.message
-    assert wrong not in str(caught.value) and site.bridge.app_password not in str(caught.value)
+    assert wrong not in str(caught.value) and account.app_password not in str(caught.value)
 
 
 def test_check_of_an_author_says_what_is_missing(site: LocalWordPress, transport: str) -> None:
-    out = site.php(
-        "$fib_user = wp_insert_user( array( 'user_login' => 'author-" + transport + "',"
-        " 'user_pass' => wp_generate_password(), 'role' => 'author' ) );\n"
-        "if ( is_wp_error( $fib_user ) ) { $fib_user = get_user_by( 'login', 'author-"
-        + transport
-        + "' )->ID; }\n"
-        "WP_Application_Passwords::delete_all_application_passwords( $fib_user );\n"
-        "list( $fib_password ) = WP_Application_Passwords::create_new_application_password("
-        " $fib_user, array( 'name' => 'test' ) );\n"
-        "echo wp_json_encode( array( $fib_user, $fib_password ) );\n"
-    )
-    user_id, password = json.loads(out.strip().splitlines()[-1])
-    author = WordPressUser(f"author-{transport}", "", str(password), int(user_id))
-    client = connect(site, transport, user=author)
+    author = add_user(site, f"author-{transport}", "author")
+    client = connect(site, transport, author)
     with pytest.raises(WordPressError) as caught:
         client.check()
     client.close()
@@ -251,12 +264,13 @@ def test_check_of_an_author_says_what_is_missing(site: LocalWordPress, transport
 
 
 def test_list_missing_finds_published_posts_without_any_image_newest_first(
-    site: LocalWordPress, transport: str
+    site: LocalWordPress, transport: str, account: WordPressUser
 ) -> None:
     ids = make_posts(
         site,
         from_content={
             "post_title": "Ten &amp; one ideas",
+            "post_name": f"ten-one-ideas-{transport}",
             "post_status": "publish",
             "post_date": "2001-02-03 10:00:07",
             "post_content": "<!-- wp:paragraph --><p>Stones, <em>moss</em> and water.</p>"
@@ -273,7 +287,7 @@ def test_list_missing_finds_published_posts_without_any_image_newest_first(
             "post_title": "Has an excerpt",
             "post_status": "publish",
             "post_date": "2001-02-03 10:00:05",
-            "post_name": "has-an-excerpt",
+            "post_name": f"has-an-excerpt-{transport}",
             "post_excerpt": "Written by hand.",
             "post_content": "Not this.",
         },
@@ -303,7 +317,7 @@ def test_list_missing_finds_published_posts_without_any_image_newest_first(
         },
     )
     mine = set(ids.values())
-    client = connect(site, transport, page_size=2)
+    client = connect(site, transport, account, page_size=2)
     try:
         found = [
             post for post in client.list_missing(["post", "page"], None) if post.post_id in mine
@@ -323,26 +337,74 @@ def test_list_missing_finds_published_posts_without_any_image_newest_first(
         "post",
         "Ten &amp; one ideas",
         "Stones, moss and water.",
-        "ten-one-ideas",
+        f"ten-one-ideas-{transport}",
     )
     assert found[1].post_type == "page"
-    assert found[2].excerpt == "Written by hand." and found[2].slug == "has-an-excerpt"
+    assert found[2].excerpt == "Written by hand." and found[2].slug == f"has-an-excerpt-{transport}"
     assert ids["page"] not in only_posts and ids["oldest"] in only_posts
     assert len(only_posts) > 2  # more than one page was read
     assert len(first_three) == 3
 
 
 def test_list_missing_pages_through_with_the_same_result(
-    site: LocalWordPress, wordpress: WordPressSite, transport: str
+    site: LocalWordPress, wordpress: WordPressSite, transport: str, account: WordPressUser
 ) -> None:
     make_posts(
         site,
         **{f"n{i}": {"post_title": f"Numbered {i}", "post_status": "publish"} for i in range(5)},
     )
-    paged = connect(site, transport, page_size=2)
+    paged = connect(site, transport, account, page_size=2)
     try:
         assert list(paged.list_missing(["post"], None)) == list(
             wordpress.list_missing(["post"], None)
         )
     finally:
         paged.close()
+
+
+def test_one_client_serves_many_threads(
+    site: LocalWordPress, wordpress: WordPressSite, editor: EditorSession
+) -> None:
+    ids = make_posts(
+        site, **{f"t{i}": {"post_title": f"Thread {i}", "post_status": "publish"} for i in range(8)}
+    )
+
+    def work(post_id: int) -> PostState | None:
+        wordpress.update_post("post", post_id, status="generating", job_id=f"job-{post_id}")
+        wordpress.update_post("post", post_id, status="failed", message=f"m{post_id}")
+        return wordpress.get_post("post", post_id)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        states = list(pool.map(work, ids.values()))
+    assert states == [PostState(post_id, "publish", 0, 0) for post_id in ids.values()]
+    for post_id in ids.values():
+        view = editor.post(post_id)
+        assert (view.generation, view.message) == ("failed", f"m{post_id}")
+
+
+def test_list_missing_gives_the_excerpt_the_webhook_would_send(
+    site: LocalWordPress, wordpress: WordPressSite
+) -> None:
+    content = (
+        "<!-- wp:paragraph -->\n<p>Stones, <em>moss</em> &amp; water [1].</p>\n"
+        "<!-- /wp:paragraph -->\n\n"
+        '<!-- wp:image {"id":3} -->\n<figure class="wp-block-image"><img src="a.jpg" alt=""/>'
+        "<figcaption>Photo credit</figcaption></figure>\n<!-- /wp:image -->\n\n"
+        "<!-- wp:spacer /-->\n\n"
+        '<!-- wp:shortcode -->\n[gallery ids="1,2"]\n<!-- /wp:shortcode -->\n\n'
+        "<!-- wp:list -->\n<ul><li>One</li><li>Two</li></ul>\n<!-- /wp:list -->\n\n"
+        '[caption id="c1"]<img src="b.jpg"/> Hidden caption[/caption] '
+        + " ".join(f"word{i}" for i in range(60))
+    )
+    ids = make_posts(
+        site,
+        rich={"post_title": "Rich content", "post_status": "publish", "post_content": content},
+    )
+    sent = site.php(
+        "echo wp_json_encode( FeaturedImageBridge\\build_payload("
+        f" get_post( {ids['rich']} ) )['data']['excerpt'] );"
+    )
+    listed = next(
+        post for post in wordpress.list_missing(["post"], None) if post.post_id in ids.values()
+    )
+    assert listed.excerpt == json.loads(sent.strip().splitlines()[-1])
