@@ -242,15 +242,6 @@ class RunStore:
         with self._connect() as db:
             return _progress(db, run_id)
 
-    def running(self) -> list[str]:
-        """Ids of the runs that are running, oldest first."""
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT id FROM backfill_runs WHERE state = ? ORDER BY created_at",
-                (RunState.RUNNING,),
-            ).fetchall()
-        return [str(row["id"]) for row in rows]
-
     def pause(self, run_id: str) -> RunProgress | None:
         """Stops handing the run's jobs to the queue; jobs already queued finish."""
         return self._move(run_id, RunState.PAUSED, "be paused")
