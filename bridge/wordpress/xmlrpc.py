@@ -28,7 +28,7 @@ from wordpress_xmlrpc.exceptions import (
     UnsupportedXmlrpcMethodError,
     XmlrpcDisabledError,
 )
-from wordpress_xmlrpc.methods.media import UploadFile
+from wordpress_xmlrpc.methods.media import GetMediaLibrary, UploadFile
 from wordpress_xmlrpc.methods.posts import DeletePost, EditPost, GetPost, GetPosts
 from wordpress_xmlrpc.methods.users import GetProfile, GetUsersBlogs
 
@@ -240,8 +240,9 @@ class XmlRpcSite:
             self._call(DeletePost(media_id), none_if_missing=True)
 
     def check(self) -> str:
-        """Verifies the credentials can upload files and edit others' posts (by role: XML-RPC
-        does not tell capabilities). Returns ``"<login> (<roles>) on <site name>"``."""
+        """Verifies the credentials can upload files (``wp.getMediaLibrary`` needs that
+        capability) and edit others' posts (by role: XML-RPC does not tell capabilities).
+        Returns ``"<login> (<roles>) on <site name>"``."""
         profile = self._call(GetProfile(results_class=None))
         login = str(profile.get("username", ""))
         roles = [str(role) for role in profile.get("roles") or []]
@@ -252,6 +253,16 @@ class XmlRpcSite:
                 "upload_files and edit_others_posts",
                 retryable=False,
             )
+        try:
+            self._call(GetMediaLibrary({"number": 1}, results_class=None))
+        except WordPressError as exc:
+            if exc.status != 401:
+                raise
+            raise WordPressError(
+                f"the WordPress user {login} may not upload files; give it the Editor role or "
+                "a role with upload_files and edit_others_posts",
+                retryable=False,
+            ) from None
         blogs = self._call(GetUsersBlogs(results_class=None)) or [{}]
         name = str(blogs[0].get("blogName") or self.url)
         return f"{login} ({', '.join(roles)}) on {name}"
