@@ -1,7 +1,9 @@
 """WordPress over XML-RPC (``xmlrpc.php``), for hosts that block the REST API.
 
 Built on python-wordpress-xmlrpc's ``Client`` and method classes, with answers kept as the
-plain structs WordPress sends. Authenticates with the same Application Password as REST.
+plain structs WordPress sends (``results_class=None``). That also keeps clear of the library's
+conversion of lists, which uses ``collections.Iterable`` (gone since Python 3.10), so no
+compatibility shim is needed. Authenticates with the same Application Password as REST.
 
 Post meta goes through ``custom_fields``: WordPress lets XML-RPC read and write a protected
 (``_``) key only when ``register_meta()`` gave it an ``auth_callback`` (the plugin does, in
@@ -39,8 +41,8 @@ from bridge.wordpress.xmlrpc_http import HttpxTransport
 
 PAGE_SIZE = 100
 ALT_TEXT_KEY = "_wp_attachment_image_alt"
-# XML-RPC tells a user's roles, not capabilities: these default roles lack upload_files or
-# edit_others_posts. Any other role is trusted to have them.
+# XML-RPC tells a user's roles, not capabilities: these default roles lack edit_others_posts;
+# any other role is trusted to have it. (upload_files is probed with wp.getMediaLibrary.)
 INSUFFICIENT_ROLES = frozenset({"author", "contributor", "subscriber"})
 _POST_FIELDS = ["post_id", "post_status", "post_type", "post_thumbnail", "custom_fields"]
 _MISSING_FIELDS = [
