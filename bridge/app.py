@@ -37,6 +37,7 @@ def create_app(
         store=store,
         queue=queue or create_queue(settings),
         verifier=SignatureVerifier(settings.webhook_secret),
+        wordpress=create_wordpress(settings),
     )
     app.extensions["backfill"] = BackfillServices(
         runs=RunStore(store), source=missing_posts or create_wordpress(settings)

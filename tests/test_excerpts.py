@@ -26,9 +26,15 @@ from bridge.wordpress.excerpts import excerpt_or_content
             "with [brackets] left.",
             "Text with [brackets] left.",
         ),
+        (
+            "",
+            "<!-- wp:image --><figure>Credit</figure><!-- /wp:image --> <!-- wp:paragraph -->"
+            "<p>Same line</p><!-- /wp:paragraph --> <!-- wp:spacer /-->",
+            "Same line",
+        ),
         ("", "<script>alert(1)</script><style>p{}</style>Plain &amp; simple", "Plain &amp; simple"),
     ],
-    ids=["excerpt", "blank-excerpt", "blocks", "shortcodes", "script-style"],
+    ids=["excerpt", "blank-excerpt", "blocks", "shortcodes", "one-line", "script-style"],
 )
 def test_excerpt_or_start_of_content(excerpt: str, content: str, expected: str) -> None:
     assert excerpt_or_content(excerpt, content) == expected

@@ -17,7 +17,9 @@ _TEXT_BLOCKS = (
     "freeform|heading|html|list|list-item|media-text|paragraph|preformatted|pullquote|quote|"
     "table|verse|columns|column|group"
 )
-_SELF_CLOSING_BLOCK = re.compile(r"<!--\s+wp:(?!(?:core/)?(?:" + _TEXT_BLOCKS + r")\s)\S+.*?/-->")
+_SELF_CLOSING_BLOCK = re.compile(
+    r"<!--\s+wp:(?!(?:core/)?(?:" + _TEXT_BLOCKS + r")\s)\S+[^>]*/-->"  # attributes hold no ">"
+)
 _OTHER_BLOCK = re.compile(
     r"<!--\s+wp:(?!(?:core/)?(?:" + _TEXT_BLOCKS + r")\s)(\S+)[^>]*?-->.*?<!--\s+/wp:\1\s+-->",
     re.DOTALL,

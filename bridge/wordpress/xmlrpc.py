@@ -1,7 +1,9 @@
 """WordPress over XML-RPC (``xmlrpc.php``), for hosts that block the REST API.
 
 Built on python-wordpress-xmlrpc's ``Client`` and method classes, with answers kept as the
-plain structs WordPress sends. Authenticates with the same Application Password as REST.
+plain structs WordPress sends (``results_class=None``). That also keeps clear of the library's
+conversion of lists, which uses ``collections.Iterable`` (gone since Python 3.10), so no
+compatibility shim is needed. Authenticates with the same Application Password as REST.
 
 Post meta goes through ``custom_fields``: WordPress lets XML-RPC read and write a protected
 (``_``) key only when ``register_meta()`` gave it an ``auth_callback`` (the plugin does, in
@@ -28,7 +30,7 @@ from wordpress_xmlrpc.exceptions import (
     UnsupportedXmlrpcMethodError,
     XmlrpcDisabledError,
 )
-from wordpress_xmlrpc.methods.media import UploadFile
+from wordpress_xmlrpc.methods.media import GetMediaLibrary, UploadFile
 from wordpress_xmlrpc.methods.posts import DeletePost, EditPost, GetPost, GetPosts
 from wordpress_xmlrpc.methods.users import GetProfile, GetUsersBlogs
 
@@ -39,8 +41,8 @@ from bridge.wordpress.xmlrpc_http import HttpxTransport
 
 PAGE_SIZE = 100
 ALT_TEXT_KEY = "_wp_attachment_image_alt"
-# XML-RPC tells a user's roles, not capabilities: these default roles lack upload_files or
-# edit_others_posts. Any other role is trusted to have them.
+# XML-RPC tells a user's roles, not capabilities: these default roles lack edit_others_posts;
+# any other role is trusted to have it. (upload_files is probed with wp.getMediaLibrary.)
 INSUFFICIENT_ROLES = frozenset({"author", "contributor", "subscriber"})
 _POST_FIELDS = ["post_id", "post_status", "post_type", "post_thumbnail", "custom_fields"]
 _MISSING_FIELDS = [
@@ -240,8 +242,9 @@ class XmlRpcSite:
             self._call(DeletePost(media_id), none_if_missing=True)
 
     def check(self) -> str:
-        """Verifies the credentials can upload files and edit others' posts (by role: XML-RPC
-        does not tell capabilities). Returns ``"<login> (<roles>) on <site name>"``."""
+        """Verifies the credentials can upload files (``wp.getMediaLibrary`` needs that
+        capability) and edit others' posts (by role: XML-RPC does not tell capabilities).
+        Returns ``"<login> (<roles>) on <site name>"``."""
         profile = self._call(GetProfile(results_class=None))
         login = str(profile.get("username", ""))
         roles = [str(role) for role in profile.get("roles") or []]
@@ -252,6 +255,16 @@ class XmlRpcSite:
                 "upload_files and edit_others_posts",
                 retryable=False,
             )
+        try:
+            self._call(GetMediaLibrary({"number": 1}, results_class=None))
+        except WordPressError as exc:
+            if exc.status != 401:
+                raise
+            raise WordPressError(
+                f"the WordPress user {login} may not upload files; give it the Editor role or "
+                "a role with upload_files and edit_others_posts",
+                retryable=False,
+            ) from None
         blogs = self._call(GetUsersBlogs(results_class=None)) or [{}]
         name = str(blogs[0].get("blogName") or self.url)
         return f"{login} ({', '.join(roles)}) on {name}"

@@ -253,13 +253,24 @@ def test_check_with_a_wrong_password_fails_without_showing_it(
     assert wrong not in str(caught.value) and account.app_password not in str(caught.value)
 
 
-def test_check_of_an_author_says_what_is_missing(site: LocalWordPress, transport: str) -> None:
-    author = add_user(site, f"author-{transport}", "author")
-    client = connect(site, transport, author)
+@pytest.mark.parametrize(
+    ("role", "missing"), [("author", "edit others' posts"), ("fib_no_uploads", "upload files")]
+)
+def test_check_says_what_the_user_may_not_do(
+    site: LocalWordPress, transport: str, role: str, missing: str
+) -> None:
+    site.php(
+        "if ( ! get_role( 'fib_no_uploads' ) ) {\n"
+        "\tadd_role( 'fib_no_uploads', 'Editor without uploads', array( 'read' => true,"
+        " 'edit_posts' => true, 'edit_others_posts' => true, 'edit_published_posts' => true ) );\n"
+        "}\n"
+    )
+    user = add_user(site, f"{role}-{transport}", role)
+    client = connect(site, transport, user)
     with pytest.raises(WordPressError) as caught:
         client.check()
     client.close()
-    assert "edit others' posts" in caught.value.message
+    assert f"may not {missing}" in caught.value.message
     assert not caught.value.retryable
 
 
