@@ -22,6 +22,8 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from bridge.jobs import ACTIVE_STATES, JobState, JobStore, NewJob
+from bridge.options import GenerationOptions
+from bridge.webhooks import EVENT_BACKFILL
 
 
 class MissingPost(Protocol):
@@ -78,7 +80,6 @@ class RunProgress:
     state: RunState
     post_types: tuple[str, ...]
     limit: int | None
-    options: dict[str, Any]
     skipped: int
     """Listed posts that already had a job under way, so the run made none for them."""
     total: int
@@ -166,9 +167,9 @@ class RunStore:
         *,
         post_types: Sequence[str],
         limit: int | None,
-        options: dict[str, Any],
+        options: GenerationOptions,
     ) -> RunProgress:
-        """Records a running run and one waiting job per post.
+        """Records a running run and one waiting job per post, generated with ``options``.
 
         A post that already has a job under way (a publish, or another run) gets none; it
         counts as ``skipped``. The run cannot end before all its jobs are recorded.
@@ -185,7 +186,7 @@ class RunStore:
                     RunState.RUNNING,
                     json.dumps(list(post_types)),
                     limit,
-                    json.dumps(options),
+                    options.to_json(),
                     now,
                     now,
                 ),
@@ -202,6 +203,8 @@ class RunStore:
                     title=post.title,
                     excerpt=post.excerpt,
                     slug=post.slug,
+                    request=EVENT_BACKFILL,
+                    options=options.to_json(),
                 )
             )
             if len(batch) == BATCH:
@@ -423,7 +426,6 @@ def _progress(db: sqlite3.Connection, run_id: str) -> RunProgress | None:
         state=RunState(row["state"]),
         post_types=tuple(json.loads(row["post_types"])),
         limit=row["post_limit"],
-        options=json.loads(row["options"]),
         skipped=int(row["skipped"]),
         total=sum(counts.values()),
         done=counts.get(JobState.DONE, 0),

@@ -9,12 +9,13 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from bridge.backfill import MissingPostSource, RunConflict, RunProgress, RunStore, preview
+from bridge.options import GenerationOptions, InvalidOptions
 from bridge.services import Services
 from bridge.webhooks import WebhookRejected, same_site
 from bridge.wordpress import WordPressError
@@ -43,7 +44,7 @@ class StartRequest:
     post_types: tuple[str, ...]
     limit: int | None
     dry_run: bool
-    options: dict[str, Any]
+    options: GenerationOptions
 
 
 def _services() -> Services:
@@ -175,9 +176,10 @@ def parse_start(body: bytes) -> StartRequest:
     dry_run = data.get("dry_run", False)
     if not isinstance(dry_run, bool):
         raise WebhookRejected(422, "invalid_payload", "data.dry_run must be true or false")
-    options = data.get("options", {})
-    if not isinstance(options, dict):
-        raise WebhookRejected(422, "invalid_payload", "data.options must be a JSON object")
+    try:
+        options = GenerationOptions.from_payload(data.get("options"))
+    except InvalidOptions as exc:
+        raise WebhookRejected(422, "invalid_payload", str(exc)) from None
     return StartRequest(
         site_url=site_url,
         post_types=tuple(dict.fromkeys(post_types)),

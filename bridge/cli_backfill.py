@@ -17,6 +17,7 @@ from tqdm import tqdm
 from bridge.backfill import RunConflict, RunProgress, RunStore, preview
 from bridge.config import Settings
 from bridge.jobs import JobStore
+from bridge.options import GenerationOptions
 from bridge.tasks import JobQueue, create_queue
 
 POLL_SECONDS = 1.0
@@ -102,7 +103,13 @@ def _start(settings: Settings, runs: RunStore, queue: JobQueue, args: argparse.N
         for post in result.sample:
             print(f"  #{post['post_id']}: {post['title']}")
         return 0
-    run = runs.create(settings.wp_url, posts, post_types=post_types, limit=args.limit, options={})
+    run = runs.create(
+        settings.wp_url,
+        posts,
+        post_types=post_types,
+        limit=args.limit,
+        options=GenerationOptions(),
+    )
     queue.feeder().feed()
     intro = (
         f"Backfill run {run.id}: {run.total} posts ({run.skipped} skipped: under way).\n"

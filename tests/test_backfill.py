@@ -10,6 +10,7 @@ import pytest
 
 from bridge.backfill import BATCH, Feeder, RunConflict, RunState, RunStore, preview
 from bridge.jobs import JobState, JobStore, NewJob
+from bridge.options import GenerationOptions
 
 SITE = "http://127.0.0.1:9"
 
@@ -58,7 +59,9 @@ def feeder(runs: RunStore, queue: Queue) -> Feeder:
 
 
 def start(runs: RunStore, *ids: int) -> str:
-    return runs.create(SITE, posts(*ids), post_types=["post"], limit=None, options={}).id
+    return runs.create(
+        SITE, posts(*ids), post_types=["post"], limit=None, options=GenerationOptions()
+    ).id
 
 
 def finish(feeder: Feeder, job_id: str, state: JobState = JobState.DONE) -> None:
@@ -74,7 +77,9 @@ def post_of(jobs: JobStore, job_id: str) -> int:
 
 
 def test_a_new_run_holds_its_jobs_back_until_fed(runs: RunStore, queue: Queue) -> None:
-    run = runs.create(SITE, posts(1, 2, 3), post_types=["post"], limit=None, options={})
+    run = runs.create(
+        SITE, posts(1, 2, 3), post_types=["post"], limit=None, options=GenerationOptions()
+    )
     assert (run.state, run.total, run.remaining, run.done) == (RunState.RUNNING, 3, 3, 0)
     assert queue.enqueued == []
 
@@ -252,7 +257,11 @@ def test_a_jobs_database_from_before_backfills_gains_the_run_column(tmp_path: Pa
     jobs = JobStore(path)
     old = jobs.get("old")
     assert old is not None and old.run_id is None
-    run_id = RunStore(jobs).create(SITE, posts(5), post_types=["post"], limit=None, options={}).id
+    run_id = (
+        RunStore(jobs)
+        .create(SITE, posts(5), post_types=["post"], limit=None, options=GenerationOptions())
+        .id
+    )
     run = RunStore(jobs).get(run_id)
     assert run is not None and run.total == 1
 
@@ -271,7 +280,7 @@ def _publish(post_id: int) -> NewJob:
 
 def test_a_run_larger_than_a_batch_records_each_post_once(runs: RunStore) -> None:
     listed = posts(*range(1, BATCH + 4)) + posts(BATCH + 1)
-    run = runs.create(SITE, listed, post_types=["post"], limit=None, options={})
+    run = runs.create(SITE, listed, post_types=["post"], limit=None, options=GenerationOptions())
     assert (run.total, run.skipped, run.remaining) == (BATCH + 3, 1, BATCH + 3)
 
 

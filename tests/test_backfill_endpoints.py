@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ from werkzeug.test import TestResponse
 from bridge.app import create_app
 from bridge.config import Settings
 from bridge.jobs import JobStore, NewJob
+from bridge.options import GenerationOptions
 from bridge.services import Services
 from bridge.wordpress import WordPressError
 from tests.signing import signed
@@ -92,6 +94,24 @@ def test_a_signed_start_records_the_run_and_queues_only_the_window(
     assert again.status_code == 200 and again.get_json()["total"] == 6
 
 
+def test_the_runs_options_go_with_each_of_its_jobs(
+    client: FlaskClient, secret: str, settings: Settings
+) -> None:
+    options = {"width": 800, "height": 800, "format": "webp", "style": "watercolour"}
+    run = call(client, secret, "POST", "/backfills", start_body(limit=2, options=options))
+    jobs = JobStore(settings.jobs_db)
+    with sqlite3.connect(jobs.path) as db:
+        ids = [
+            row[0] for row in db.execute("SELECT id FROM jobs WHERE run_id = ?", (run.json["id"],))
+        ]
+    db.close()
+    made = [job for job in map(jobs.get, ids) if job is not None]
+    assert len(made) == 2
+    assert {job.request for job in made} == {"post.backfill"}
+    wanted = GenerationOptions.from_payload(options)
+    assert {GenerationOptions.from_json(job.options) for job in made} == {wanted}
+
+
 def test_a_dry_run_counts_and_records_nothing(
     app: Flask, client: FlaskClient, secret: str, settings: Settings
 ) -> None:
@@ -158,6 +178,7 @@ def test_a_signature_from_another_secret_is_refused(app: Flask, client: FlaskCli
         (start_body(limit="10"), "invalid_payload"),
         (start_body(dry_run="yes"), "invalid_payload"),
         (start_body(options=[]), "invalid_payload"),
+        (start_body(options={"format": "gif"}), "invalid_payload"),
         ({"type": "backfill.start", "data": None}, "invalid_payload"),
         (b"{not json", "malformed_json"),
     ],
