@@ -124,6 +124,7 @@ CREATE TABLE IF NOT EXISTS backfill_runs (
     post_limit  INTEGER,
     options     TEXT NOT NULL,
     listed      INTEGER NOT NULL DEFAULT 0,
+    request_id  TEXT UNIQUE,
     skipped     INTEGER NOT NULL DEFAULT 0,
     created_at  REAL NOT NULL,
     updated_at  REAL NOT NULL
@@ -168,29 +169,39 @@ class RunStore:
         post_types: Sequence[str],
         limit: int | None,
         options: GenerationOptions,
+        request_id: str | None = None,
     ) -> RunProgress:
         """Records a running run and one waiting job per post, generated with ``options``.
 
         A post that already has a job under way (a publish, or another run) gets none; it
-        counts as ``skipped``. The run cannot end before all its jobs are recorded.
+        counts as ``skipped``. The run cannot end before all its jobs are recorded. A
+        ``request_id`` (the start request's ``webhook-id``) seen before returns that run.
         """
         run_id = uuid.uuid4().hex
         now = time.time()
         with self._connect() as db:
-            db.execute(
-                "INSERT INTO backfill_runs (id, site_url, state, post_types, post_limit, "
-                "options, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    run_id,
-                    site_url,
-                    RunState.RUNNING,
-                    json.dumps(list(post_types)),
-                    limit,
-                    options.to_json(),
-                    now,
-                    now,
-                ),
-            )
+            try:
+                db.execute(
+                    "INSERT INTO backfill_runs (id, site_url, state, post_types, post_limit, "
+                    "options, request_id, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        run_id,
+                        site_url,
+                        RunState.RUNNING,
+                        json.dumps(list(post_types)),
+                        limit,
+                        options.to_json(),
+                        request_id,
+                        now,
+                        now,
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                existing = self.started_by(request_id or "")
+                if existing is None:
+                    raise
+                return existing
         skipped = 0
         batch: list[NewJob] = []
         for post in posts:
@@ -224,6 +235,14 @@ class RunStore:
         """Records a batch of the run's jobs; returns how many posts were skipped."""
         made = self.jobs.create_many(batch, run_id=run_id)
         return sum(not created for _, created in made)
+
+    def started_by(self, request_id: str) -> RunProgress | None:
+        """The run a start request with this ``webhook-id`` made, if any."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT id FROM backfill_runs WHERE request_id = ?", (request_id,)
+            ).fetchone()
+            return None if row is None else _progress(db, str(row["id"]))
 
     def under_way(self, site_url: str, post_ids: Iterable[int]) -> set[int]:
         """Which of these posts already have a job that is waiting or under way."""

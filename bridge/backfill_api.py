@@ -55,12 +55,11 @@ def _backfill() -> BackfillServices:
     return cast(BackfillServices, current_app.extensions["backfill"])
 
 
-def _verify() -> bytes:
-    """Checks the signature on the raw body (empty for a GET); returns the body."""
+def _verify() -> tuple[str, bytes]:
+    """Checks the signature on the raw body (empty for a GET); returns the id and the body."""
     body = request.get_data(cache=False)
     headers = {name.lower(): value for name, value in request.headers.items()}
-    _services().verifier.verify(body, headers)
-    return body
+    return _services().verifier.verify(body, headers), body
 
 
 @backfills.errorhandler(WebhookRejected)
@@ -76,14 +75,21 @@ def _conflict(exc: RunConflict) -> ResponseReturnValue:
 
 @backfills.post("/backfills")
 def start() -> ResponseReturnValue:
-    """Lists the site's posts without a featured image and starts a run (or only counts)."""
-    wanted = parse_start(_verify())
+    """Lists the site's posts without a featured image and starts a run (or only counts).
+
+    A start delivered again (the same ``webhook-id``) answers the run it made, ``200``.
+    """
+    request_id, body = _verify()
+    wanted = parse_start(body)
     settings = _services().settings
     if not same_site(wanted.site_url, settings.wp_url):
         raise WebhookRejected(
             403, "unknown_site", f"this bridge does not serve the site {wanted.site_url}"
         )
     services = _backfill()
+    earlier = None if wanted.dry_run else services.runs.started_by(request_id)
+    if earlier is not None:
+        return jsonify(earlier.public())
     try:
         posts = list(services.source.list_missing(wanted.post_types, wanted.limit))
     except WordPressError as exc:
@@ -98,6 +104,7 @@ def start() -> ResponseReturnValue:
         post_types=wanted.post_types,
         limit=wanted.limit,
         options=wanted.options,
+        request_id=request_id,
     )
     queued = _services().queue.feeder().feed()
     log.info("backfill run %s: %s jobs, %s queued now", run.id, run.total, queued)

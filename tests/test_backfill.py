@@ -289,3 +289,24 @@ def _all_job_ids(jobs: JobStore) -> list[str]:
         ids = [str(row[0]) for row in db.execute("SELECT id FROM jobs")]
     db.close()
     return ids
+
+
+def test_the_same_start_request_makes_one_run(runs: RunStore, feeder: Feeder) -> None:
+    first = runs.create(
+        SITE,
+        posts(1, 2),
+        post_types=["post"],
+        limit=None,
+        options=GenerationOptions(),
+        request_id="msg_1",
+    )
+    again = runs.create(
+        SITE,
+        posts(1, 2, 3),
+        post_types=["post"],
+        limit=None,
+        options=GenerationOptions(),
+        request_id="msg_1",
+    )
+    assert again.id == first.id and again.total == 2
+    assert feeder.feed() == 2

@@ -112,6 +112,18 @@ def test_the_runs_options_go_with_each_of_its_jobs(
     assert {GenerationOptions.from_json(job.options) for job in made} == {wanted}
 
 
+def test_a_start_delivered_again_answers_the_same_run(
+    app: Flask, client: FlaskClient, secret: str
+) -> None:
+    body, headers = signed(secret, start_body())
+    first = client.post("/backfills", data=body, headers=headers)
+    again = client.post("/backfills", data=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert again.get_json()["total"] == 6
+    assert _queued(app) == 4
+
+
 def test_a_dry_run_counts_and_records_nothing(
     app: Flask, client: FlaskClient, secret: str, settings: Settings
 ) -> None:
