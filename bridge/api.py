@@ -32,8 +32,7 @@ def webhook() -> ResponseReturnValue:
     """Verifies the signature on the raw body, validates, records the job, enqueues it."""
     services = _services()
     body = request.get_data(cache=False)
-    headers = {name.lower(): value for name, value in request.headers.items()}
-    webhook_id = services.verifier.verify(body, headers)
+    webhook_id = services.verifier.verify(body, _signature_headers())
     event = parse_event(webhook_id, body)
     if not same_site(event.site_url, services.settings.wp_url):
         raise WebhookRejected(
@@ -60,7 +59,10 @@ def webhook() -> ResponseReturnValue:
 
 @api.get("/jobs/<job_id>")
 def job_status(job_id: str) -> ResponseReturnValue:
-    job = _services().store.get(job_id)
+    """The job's public fields, for a caller that signs the ``GET`` like a webhook."""
+    services = _services()
+    services.verifier.verify_get(_signature_headers())
+    job = services.store.get(job_id)
     if job is None:
         return jsonify(error="not_found", message="no such job"), 404
     return jsonify(job.public())
@@ -68,8 +70,17 @@ def job_status(job_id: str) -> ResponseReturnValue:
 
 @api.get("/healthz")
 def healthz() -> ResponseReturnValue:
+    """Open to anyone, so it says only whether the bridge can serve (details go to the log)."""
     try:
         _services().store.ping()
     except sqlite3.Error as exc:
-        return jsonify(status="error", message=f"job database unavailable: {exc}"), 503
+        log.error("health check: the job database is unavailable (%s)", exc)
+        return jsonify(
+            status="unavailable", error="unavailable", message="the bridge cannot serve now"
+        ), 503
     return jsonify(status="ok")
+
+
+def _signature_headers() -> dict[str, str]:
+    """The request's headers with lower-case names, as SignatureVerifier expects them."""
+    return {name.lower(): value for name, value in request.headers.items()}

@@ -74,6 +74,13 @@ class SignatureVerifier:
             ) from None
         return wanted["webhook-id"]
 
+    def verify_get(self, headers: Mapping[str, str]) -> str:
+        """Checks a signed ``GET`` (signed over the empty body, see docs/protocol.md).
+
+        Returns the ``webhook-id``; raises WebhookRejected (401) like :meth:`verify`.
+        """
+        return self.verify(b"", headers)
+
 
 _SIGNATURE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 
