@@ -6,20 +6,16 @@ ICC profile; colours are converted to sRGB first).
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps
 
-from bridge.images import MAX_PIXELS, ImageFile, InvalidImage
+from bridge.images import ImageFile, open_image
 
 OutputFormat = Literal["jpeg", "webp", "png"]
 MIN_SIDE = 64
 MAX_SIDE = 4096
-# Decoders the bridge lets Pillow use on untrusted bytes; every other format is refused.
-INPUT_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 _ENCODINGS: dict[str, tuple[str, str, str]] = {
     "jpeg": ("JPEG", "image/jpeg", "jpg"),
     "webp": ("WEBP", "image/webp", "webp"),
@@ -51,32 +47,8 @@ class ImageOptions:
             raise ValueError(f"quality must be a whole number from 1 to 100, got {self.quality!r}")
 
 
-@contextmanager
-def open_image(data: bytes) -> Iterator[Image.Image]:
-    """Opens ``data`` with the allowed decoders after checking its pixel count, and loads it.
-
-    Raises InvalidImage (not an image, an unsupported format, damaged, or too many pixels:
-    a decompression bomb is refused from its header, before it is decoded).
-    """
-    if not data:
-        raise InvalidImage("the file is empty")
-    try:
-        with Image.open(io.BytesIO(data), formats=INPUT_FORMATS) as image:
-            width, height = image.size
-            if width * height > MAX_PIXELS:
-                raise InvalidImage(f"the image is too large ({width}×{height} pixels)")
-            image.load()
-            yield image
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InvalidImage(
-            "the file is not a readable image (JPEG, PNG, WebP or GIF expected)"
-        ) from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise InvalidImage(f"the image is damaged ({exc})") from None
-
-
 def check_image(data: bytes) -> tuple[int, int]:
-    """The size of the image in ``data``; raises InvalidImage as :func:`open_image` does."""
+    """The size of the image in ``data``; raises InvalidImage as ``open_image`` does."""
     with open_image(data) as image:
         return image.size
 
@@ -86,7 +58,7 @@ def render(data: bytes, options: ImageOptions | None = None) -> ImageFile:
     centre-crops it to cover ``options.width``×``options.height`` and re-encodes it with no
     metadata. ``quality`` applies to JPEG and WebP; PNG is lossless.
 
-    Raises InvalidImage.
+    Raises InvalidImage (see ``bridge.images.open_image``).
     """
     options = options or ImageOptions()
     with open_image(data) as decoded:

@@ -148,7 +148,9 @@ class SegmindClient:
         try:
             check_image(data)
         except InvalidImage as exc:
-            raise ProviderError(ErrorKind.BAD_OUTPUT, f"Segmind's output: {exc}") from None
+            raise ProviderError(
+                ErrorKind.BAD_OUTPUT, f"Segmind's image cannot be used: {exc}."
+            ) from None
         return data
 
     # -- internals
