@@ -6,12 +6,16 @@ from __future__ import annotations
 import gzip
 import io
 import ipaddress
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 from PIL import Image
 
@@ -117,6 +121,30 @@ def images(server: _ImageServer) -> _ImageServer:
     return server
 
 
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[_ImageServer, Path]]:
+    """An https server whose certificate names ``images.example`` (self-signed, made here)."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-subj", "/CN=images.example", "-addext", "subjectAltName=DNS:images.example"]
+        + ["-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    httpd = _ImageServer()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd, cert
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
+
+
 def _fetch(url: str, **options: object) -> bytes:
     with ImageDownloader(**options) as downloader:  # type: ignore[arg-type]
         return downloader.fetch(url)
@@ -216,6 +244,23 @@ def test_a_name_is_connected_at_the_checked_address_and_keeps_its_host_header(
     assert _fetch(url, allow=LOOPBACK, resolver=resolver) == PNG
     assert calls == ["images.example"]
     assert images.seen == [("/image.png", f"images.example:{images.port}")]
+
+
+def test_https_checks_the_certificate_against_the_name_not_the_address(
+    tls_server: tuple[_ImageServer, Path],
+) -> None:
+    """Connecting to the checked address keeps TLS intact: SNI and the certificate check use
+    the URL's host name, so the right name passes and any other name fails."""
+    httpd, cert = tls_server
+    trusting = ssl.create_default_context(cafile=str(cert))
+    options: dict[str, object] = {
+        "allow": LOOPBACK,
+        "resolver": lambda host, port: ["127.0.0.1"],
+        "transport": httpx.HTTPTransport(verify=trusting),
+    }
+    assert _fetch(f"https://images.example:{httpd.port}/image.png", **options) == PNG
+    error = _refused(f"https://other.example:{httpd.port}/image.png", **options)
+    assert error.kind is ErrorKind.NETWORK
 
 
 def test_a_name_with_one_inner_address_is_refused(images: _ImageServer) -> None:
