@@ -81,7 +81,7 @@ def render(data: bytes, options: ImageOptions | None = None) -> ImageFile:
     elif pillow_format == "WEBP":
         clean.save(out, "WEBP", quality=options.quality, method=4)
     else:
-        clean.save(out, "PNG", optimize=True)
+        clean.save(out, "PNG")  # optimize=True costs ~7x the time for ~5% smaller files
     return ImageFile(out.getvalue(), mime_type, extension, options.width, options.height)
 
 
