@@ -15,7 +15,10 @@ import pytest
 from PIL import Image
 
 import bridge
+from bridge.config import Settings
 from bridge.download import ImageDownloader
+from bridge.imaging import check_image
+from bridge.providers import create_provider
 from bridge.providers.base import ErrorKind, Prompt, ProviderError
 from bridge.providers.segmind import (
     PollResult,
@@ -707,3 +710,32 @@ def test_provider_name_and_client_close_leaves_foreign_http_open() -> None:
         assert SegmindProvider(segmind).name == "segmind"
         segmind.close()
         assert not http.is_closed
+
+
+@pytest.mark.parametrize("allow", ["127.0.0.1/32", ""])
+def test_the_provider_from_settings_downloads_only_what_the_allow_list_opens(
+    fake: FakeSegmind, secret: str, allow: str
+) -> None:
+    settings = Settings.from_env(
+        {
+            "BRIDGE_WEBHOOK_SECRET": secret,
+            "WP_URL": "http://127.0.0.1:9",
+            "WP_USER": "bridge",
+            "WP_APP_PASSWORD": "abcd efgh ijkl mnop qrst uvwx",
+            "SEGMIND_API_KEY": KEY,
+            "SEGMIND_WORKFLOW_URL": fake.workflow_url,
+            "SEGMIND_POLL_INTERVAL": "0.02",
+            "BRIDGE_DOWNLOAD_ALLOW": allow,
+        }
+    )
+    fake.queue_jobs(JobScript(queued_s=0.0, processing_s=0.0))
+    provider = create_provider(settings)
+    assert isinstance(provider, SegmindProvider)
+    try:
+        if allow:
+            assert check_image(provider.generate(PROMPT, MemoryCheckpoint())) == (1024, 576)
+        else:
+            with pytest.raises(ProviderError, match="BRIDGE_DOWNLOAD_ALLOW"):
+                provider.generate(PROMPT, MemoryCheckpoint())
+    finally:
+        provider.client.close()
