@@ -85,6 +85,7 @@ function status_labels() {
 		''           => __( 'Not generated yet', 'featured-image-bridge' ),
 		'queued'     => __( 'Queued', 'featured-image-bridge' ),
 		'generating' => __( 'Generating…', 'featured-image-bridge' ),
+		'uploading'  => __( 'Uploading…', 'featured-image-bridge' ),
 		'done'       => __( 'Done', 'featured-image-bridge' ),
 		'failed'     => __( 'Failed', 'featured-image-bridge' ),
 	);
@@ -123,7 +124,8 @@ function sanitize_job_id( $value ) {
 }
 
 /**
- * Adds the "Featured image (AI)" meta box to the editor of the configured post types.
+ * Adds the "Featured image (AI)" meta box to the classic editor of the
+ * configured post types. The block editor has its own panel (editor-panel.js).
  *
  * @param string $post_type Post type of the edited post.
  * @return void
@@ -139,7 +141,9 @@ function add_status_meta_box( $post_type ) {
 		__( 'Featured image (AI)', 'featured-image-bridge' ),
 		__NAMESPACE__ . '\render_status_meta_box',
 		$post_type,
-		'side'
+		'side',
+		'default',
+		array( '__back_compat_meta_box' => true )
 	);
 }
 
@@ -175,6 +179,34 @@ function render_status_meta_box( $post ) {
 		</p>
 	<?php endif; ?>
 	<?php
+	render_regenerate_button( $post );
+}
+
+/**
+ * Renders the meta box's "Regenerate" link button (the box sits inside the
+ * post form, so it is a link to the admin-post action, with a nonce naming the post).
+ *
+ * @param \WP_Post $post Edited post.
+ * @return void
+ */
+function render_regenerate_button( $post ) {
+	if ( ! current_user_can( 'edit_post', $post->ID ) ) {
+		return;
+	}
+
+	$allowed = can_regenerate( $post );
+	if ( is_wp_error( $allowed ) ) {
+		printf( '<p class="description" id="fib-regenerate-unavailable">%s</p>', esc_html( $allowed->get_error_message() ) );
+		return;
+	}
+
+	$confirm = regenerate_confirmation( $post->ID );
+	printf(
+		'<p><a href="%1$s" class="button" id="fib-regenerate"%2$s>%3$s</a></p>',
+		esc_url( regenerate_url( $post->ID ) ),
+		'' === $confirm ? '' : ' data-fib-confirm="' . esc_attr( $confirm ) . '"',
+		esc_html__( 'Regenerate', 'featured-image-bridge' )
+	);
 }
 
 /**
