@@ -48,6 +48,10 @@ def webhook() -> ResponseReturnValue:
             title=event.title,
             excerpt=event.excerpt,
             slug=event.slug,
+            request=event.request,
+            replace_image=event.replace,
+            context=event.context.to_json(),
+            options=event.options.to_json(),
         )
     )
     if created:
