@@ -177,6 +177,9 @@ function payload_options() {
 		$options[ $key ] = $value;
 	}
 
+	// The bridge accepts 64–4096 pixels and a quality of 1–100.
+	$options['width']          = max( 64, min( 4096, $options['width'] ) );
+	$options['height']         = max( 64, min( 4096, $options['height'] ) );
 	$options['quality']        = min( 100, $options['quality'] );
 	$options['format']         = in_array( $options['format'], array( 'jpeg', 'webp', 'png' ), true ) ? $options['format'] : 'jpeg';
 	$options['replaced_image'] = 'delete' === $options['replaced_image'] ? 'delete' : 'keep';
