@@ -68,16 +68,16 @@ function register_post_routes() {
 function rest_can_edit_post( \WP_REST_Request $request ) {
 	$post_id = (int) $request['id'];
 
+	if ( ! get_post( $post_id ) instanceof \WP_Post ) {
+		return new \WP_Error( 'rest_post_invalid_id', __( 'Invalid post ID.', 'featured-image-bridge' ), array( 'status' => 404 ) );
+	}
+
 	if ( ! current_user_can( 'edit_post', $post_id ) ) {
 		return new \WP_Error(
 			'rest_forbidden',
 			__( 'Sorry, you are not allowed to change the featured image of this post.', 'featured-image-bridge' ),
 			array( 'status' => rest_authorization_required_code() )
 		);
-	}
-
-	if ( ! get_post( $post_id ) instanceof \WP_Post ) {
-		return new \WP_Error( 'rest_post_invalid_id', __( 'Invalid post ID.', 'featured-image-bridge' ), array( 'status' => 404 ) );
 	}
 
 	return true;
