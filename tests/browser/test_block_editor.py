@@ -3,14 +3,16 @@ replaces it without a reload, and a later save keeps the new one."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from PIL import Image
+from playwright.sync_api import Dialog, Page, expect
 
 from devenv import browser as chromium
-from devenv.bridge_process import BridgeProcesses
+from devenv.bridge_process import BridgeProcesses, free_port
 from devenv.posts import EditorSession
 from devenv.wordpress import LocalWordPress, WordPressUser
 
@@ -80,3 +82,46 @@ def test_publish_then_regenerate_in_the_block_editor(
     saved = rest.post(post_id)
     assert saved.featured_media == second.featured_media
     assert saved.meta["_fib_attachment_id"] == second.featured_media
+
+
+def test_block_editor_asks_before_replacing_a_chosen_image_and_shows_failures(
+    site: LocalWordPress,
+    bridge: BridgeProcesses,
+    logged_in: Callable[[WordPressUser], Page],
+    rest: EditorSession,
+    screenshots: Path,
+) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 360), (200, 120, 40)).save(buffer, "JPEG")
+    chosen = rest.upload_image(buffer.getvalue(), "market.jpg", "image/jpeg")
+    post_id = rest.create_post("Saturday market", featured_media=chosen)
+
+    page = logged_in(site.editor)
+    page.goto(f"/wp-admin/post.php?post={post_id}&action=edit")
+    chromium.close_welcome_guide(page)
+    chromium.open_sidebar_panel(page, "Featured image (AI)")
+    expect(page.locator(PANEL_STATUS)).to_have_attribute("data-status", "")
+
+    questions: list[str] = []
+
+    def dismiss(dialog: Dialog) -> None:
+        questions.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", dismiss)
+    page.locator(".fib-panel-regenerate").click()
+    assert questions and "a person chose" in questions[0]
+    expect(page.locator(PANEL_STATUS)).to_have_attribute("data-status", "")
+
+    # The bridge is unreachable: the panel says so, and the chosen image stays.
+    site.update_plugin_settings(bridge_url=f"http://127.0.0.1:{free_port()}")
+    try:
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.locator(".fib-panel-regenerate").click()
+        expect(page.locator(PANEL_STATUS)).to_have_attribute("data-status", "failed")
+        expect(page.locator(".fib-panel-message")).to_contain_text("Could not reach the bridge")
+        chromium.screenshot(page, screenshots, "block-editor-failed")
+    finally:
+        site.update_plugin_settings(bridge_url=bridge.url)
+    assert _editor_featured_media(page) == chosen
+    assert rest.post(post_id).featured_media == chosen
