@@ -84,9 +84,9 @@ def open_sidebar_panel(page: Page, title: str) -> None:
         toggle.click()
 
 
-def screenshot(page: Page, directory: Path, name: str) -> Path:
-    """Saves a PNG of the page under ``directory`` and returns its path."""
+def screenshot(page: Page, directory: Path, name: str, *, full_page: bool = False) -> Path:
+    """Saves a PNG of the page (the viewport, or the whole page) under ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.png"
-    page.screenshot(path=str(path))
+    page.screenshot(path=str(path), full_page=full_page)
     return path

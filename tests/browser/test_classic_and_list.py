@@ -79,7 +79,6 @@ def test_classic_editor_box_regenerates_after_confirmation(
     page.goto(f"/wp-admin/post.php?post={view.id}&action=edit")
     box = page.locator("#fib-status-box")
     expect(box.locator("#fib-status")).to_have_attribute("data-status", "done")
-    chromium.screenshot(page, screenshots, "classic-editor-box")
 
     questions: list[str] = []
 
@@ -96,13 +95,19 @@ def test_classic_editor_box_regenerates_after_confirmation(
     page.once("dialog", lambda dialog: dialog.accept())
     box.locator("#fib-regenerate").click()
     expect(page.locator("#fib-notice")).to_contain_text("is on its way")
+    page.wait_for_load_state("load")
+    expect(box.locator("#fib-status")).to_have_attribute(
+        "data-status", re.compile("^(queued|generating|uploading|done)$")
+    )
+    chromium.screenshot(page, screenshots, "classic-editor-queued", full_page=True)
     assert re.search(rf"post\.php\?post={view.id}&action=edit", page.url)
 
     done = _wait_for_new_image(rest, view.id, chosen)
     assert done.featured_media == done.meta["_fib_attachment_id"] != chosen
-    page.reload()
+    page.reload(wait_until="load")
     expect(box.locator("#fib-status")).to_have_attribute("data-status", "done")
     expect(page.locator("#postimagediv img")).to_be_visible()
+    chromium.screenshot(page, screenshots, "classic-editor-done", full_page=True)
 
 
 def test_row_action_regenerates_one_post(
@@ -118,6 +123,7 @@ def test_row_action_regenerates_one_post(
     row = page.locator(f"#post-{view.id}")
     expect(row.locator(".column-fib_image .fib-column-origin")).to_have_text("Generated")
     row.hover()
+    chromium.screenshot(page, screenshots, "posts-list-row-action")
     row.locator(".fib-regenerate-link").click()  # a generated image: no question asked
 
     expect(page.locator("#fib-notice")).to_contain_text("Winter routes over the pass")

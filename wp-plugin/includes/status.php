@@ -17,37 +17,23 @@ if ( ! defined( 'ABSPATH' ) ) {
  * the generation status, the attachment the bridge generated (to tell it from
  * an image a person chose) and the per-post opt-out.
  *
+ * A REST update writes meta in registration order, after the featured image.
+ * _fib_status comes last, so whoever reads "done" also reads the featured
+ * image and _fib_attachment_id of that same update.
+ *
  * @return void
  */
 function register_status_meta() {
 	$keys = array(
-		'_fib_status'  => __NAMESPACE__ . '\sanitize_status',
-		'_fib_message' => __NAMESPACE__ . '\sanitize_message',
-		'_fib_job_id'  => __NAMESPACE__ . '\sanitize_job_id',
-		'_fib_updated' => 'sanitize_text_field',
-	);
-
-	foreach ( $keys as $key => $sanitize_callback ) {
-		register_meta(
-			'post',
-			$key,
-			array(
-				'type'              => 'string',
-				'single'            => true,
-				'default'           => '',
-				'show_in_rest'      => true,
-				'sanitize_callback' => $sanitize_callback,
-				'auth_callback'     => __NAMESPACE__ . '\can_edit_status_meta',
-			)
-		);
-	}
-
-	$flags = array(
 		'_fib_attachment_id' => array( 'integer', 0, 'absint' ),
 		'_fib_skip'          => array( 'boolean', false, 'rest_sanitize_boolean' ),
+		'_fib_message'       => array( 'string', '', __NAMESPACE__ . '\sanitize_message' ),
+		'_fib_job_id'        => array( 'string', '', __NAMESPACE__ . '\sanitize_job_id' ),
+		'_fib_updated'       => array( 'string', '', 'sanitize_text_field' ),
+		'_fib_status'        => array( 'string', '', __NAMESPACE__ . '\sanitize_status' ),
 	);
 
-	foreach ( $flags as $key => list( $type, $default, $sanitize_callback ) ) {
+	foreach ( $keys as $key => list( $type, $default, $sanitize_callback ) ) {
 		register_meta(
 			'post',
 			$key,
@@ -136,13 +122,14 @@ function add_status_meta_box( $post_type ) {
 	}
 
 	// The box is "fib-status-box" so that id="fib-status" stays unique for the status element inside it.
+	// Priority "low" puts it right after the core Featured image box.
 	add_meta_box(
 		'fib-status-box',
 		__( 'Featured image (AI)', 'featured-image-bridge' ),
 		__NAMESPACE__ . '\render_status_meta_box',
 		$post_type,
 		'side',
-		'default',
+		'low',
 		array( '__back_compat_meta_box' => true )
 	);
 }
