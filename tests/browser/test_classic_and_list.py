@@ -153,6 +153,7 @@ def test_bulk_action_fills_selected_posts_and_skips_chosen_images(
     notice = page.locator("#fib-bulk-notice")
     expect(notice).to_contain_text("2 posts are getting a new featured image.")
     expect(notice).to_contain_text("1 skipped")
+    chromium.screenshot(page, screenshots, "posts-list-bulk-notice")
     for post_id in drafts:
         done = _wait_for_new_image(rest, post_id, 0)
         assert done.featured_media == done.meta["_fib_attachment_id"]

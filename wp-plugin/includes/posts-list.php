@@ -79,7 +79,7 @@ function render_image_column( $column, $post_id ) {
 
 	echo '<div class="fib-column" data-status="' . esc_attr( $status ) . '">';
 	if ( has_post_thumbnail( $post_id ) ) {
-		echo get_the_post_thumbnail( $post_id, array( 80, 80 ), array( 'class' => 'fib-column-thumb' ) );
+		echo get_the_post_thumbnail( $post_id, 'medium', array( 'class' => 'fib-column-thumb' ) ); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- core builds and escapes the img tag.
 		$origin = has_generated_image( $post_id )
 			? __( 'Generated', 'featured-image-bridge' )
 			: __( 'Chosen by a person', 'featured-image-bridge' );
