@@ -22,7 +22,11 @@
 	var PluginDocumentSettingPanel = ( wp.editor && wp.editor.PluginDocumentSettingPanel ) ||
 		wp.editPost.PluginDocumentSettingPanel;
 
-	var POLL_INTERVAL_MS = 1500;
+	// Polls start fast (a local title card takes well under a second) and slow down to
+	// every 3 s (a Segmind run takes 20–60 s).
+	var POLL_FIRST_MS = 500;
+	var POLL_GROWTH = 1.5;
+	var POLL_MAX_MS = 3000;
 	var RUNNING = [ 'queued', 'generating', 'uploading' ];
 	var config = window.fibEditorPanel || { postTypes: [ 'post' ] };
 
@@ -74,6 +78,7 @@
 		// finished job replaces only that one, never one a person picked since.
 		var baseline = useRef( editor.featuredMedia );
 		var wasSaving = useRef( false );
+		var polls = useRef( 0 );
 
 		function refresh() {
 			return apiFetch( { path: statusPath( editor.postId, 'status' ) } ).then(
@@ -105,9 +110,12 @@
 		var running = !! status && RUNNING.indexOf( status.status ) !== -1;
 		useEffect( function () {
 			if ( ! running ) {
+				polls.current = 0;
 				return undefined;
 			}
-			var timer = window.setTimeout( refresh, POLL_INTERVAL_MS );
+			var delay = Math.min( POLL_MAX_MS, POLL_FIRST_MS * Math.pow( POLL_GROWTH, polls.current ) );
+			polls.current += 1;
+			var timer = window.setTimeout( refresh, delay );
 			return function () {
 				window.clearTimeout( timer );
 			};
