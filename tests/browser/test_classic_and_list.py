@@ -110,6 +110,32 @@ def test_classic_editor_box_regenerates_after_confirmation(
     chromium.screenshot(page, screenshots, "classic-editor-done", full_page=True)
 
 
+def test_classic_save_keeps_an_image_generated_while_the_editor_was_open(
+    site: LocalWordPress,
+    bridge: BridgeProcesses,
+    classic_editor: None,
+    logged_in: Callable[[WordPressUser], Page],
+    rest: EditorSession,
+) -> None:
+    post_id = rest.create_post("Notes from the lock keeper", "Barges.", status="draft")
+    page = logged_in(site.editor)
+    page.goto(f"/wp-admin/post.php?post={post_id}&action=edit", wait_until="load")
+    expect(page.locator("#fib-status")).to_have_attribute("data-status", "")
+
+    # Meanwhile the image is generated (here: asked for over REST, as another tab would).
+    answer = rest.http.post("", params={"rest_route": f"/fib/v1/posts/{post_id}/regenerate"})
+    assert answer.status_code == 202
+    generated = _wait_for_new_image(rest, post_id, 0).featured_media
+
+    # The open form still says "no featured image"; saving it must not remove the new one.
+    page.locator("#title").fill("Notes from the old lock keeper")
+    page.locator("#save-post").click()
+    page.wait_for_url(re.compile(r"message=\d+"))
+    saved = rest.post(post_id)
+    assert saved.featured_media == generated
+    expect(page.locator("#postimagediv img")).to_be_visible()
+
+
 def test_row_action_regenerates_one_post(
     site: LocalWordPress,
     bridge: BridgeProcesses,

@@ -42,6 +42,7 @@ function init_hooks() {
 	add_action( 'enqueue_block_editor_assets',      __NAMESPACE__ . '\enqueue_editor_panel' );
 	add_action( 'admin_enqueue_scripts',            __NAMESPACE__ . '\enqueue_admin_assets' );
 	add_action( 'admin_post_fib_regenerate',        __NAMESPACE__ . '\handle_regenerate_action' );
+	add_action( 'admin_action_editpost',            __NAMESPACE__ . '\keep_generated_image_on_classic_save' );
 	add_action( 'admin_notices',                    __NAMESPACE__ . '\show_regenerate_notices' );
 	add_filter( 'removable_query_args',             __NAMESPACE__ . '\add_removable_query_args' );
 	add_action( 'load-edit.php',                    __NAMESPACE__ . '\setup_posts_list' );

@@ -167,6 +167,41 @@ function render_status_meta_box( $post ) {
 	<?php endif; ?>
 	<?php
 	render_regenerate_button( $post );
+	$loaded = (int) get_post_thumbnail_id( $post );
+	printf( '<input type="hidden" name="fib_loaded_thumbnail" value="%s" />', esc_attr( (string) ( $loaded > 0 ? $loaded : -1 ) ) );
+}
+
+/**
+ * Keeps a featured image the bridge set while the classic editor was open.
+ *
+ * The classic form posts the featured image it loaded (_thumbnail_id, -1 for
+ * none), and saving it would put that back. When the person left it unchanged
+ * (it still equals fib_loaded_thumbnail from our box) and the bridge has set a
+ * generated image since, the stale value is dropped before post.php saves.
+ * Runs on admin_action_editpost; post.php checks the same nonce afterwards.
+ *
+ * @return void
+ */
+function keep_generated_image_on_classic_save() {
+	// phpcs:disable WordPress.Security.NonceVerification.Missing -- verified below, once the post id is known.
+	if ( ! isset( $_POST['post_ID'], $_POST['_thumbnail_id'], $_POST['fib_loaded_thumbnail'], $_POST['_wpnonce'] ) ) {
+		return;
+	}
+
+	$post_id = absint( wp_unslash( $_POST['post_ID'] ) );
+	$nonce   = sanitize_text_field( wp_unslash( $_POST['_wpnonce'] ) );
+	if ( ! current_user_can( 'edit_post', $post_id ) || ! wp_verify_nonce( $nonce, 'update-post_' . $post_id ) ) {
+		return;
+	}
+
+	$submitted = (int) sanitize_text_field( wp_unslash( $_POST['_thumbnail_id'] ) );
+	$loaded    = (int) sanitize_text_field( wp_unslash( $_POST['fib_loaded_thumbnail'] ) );
+	// phpcs:enable WordPress.Security.NonceVerification.Missing
+	$current = (int) get_post_thumbnail_id( $post_id );
+
+	if ( $submitted === $loaded && $current !== $loaded && has_generated_image( $post_id ) ) {
+		unset( $_POST['_thumbnail_id'] );
+	}
 }
 
 /**
