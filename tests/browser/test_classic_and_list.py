@@ -104,8 +104,10 @@ def test_classic_editor_box_regenerates_after_confirmation(
 
     done = _wait_for_new_image(rest, view.id, chosen)
     assert done.featured_media == done.meta["_fib_attachment_id"] != chosen
-    page.reload(wait_until="load")
+
+    # Without a reload, the boxes show the new image, and the form now holds it.
     expect(box.locator("#fib-status")).to_have_attribute("data-status", "done")
+    expect(page.locator("#_thumbnail_id")).to_have_value(str(done.featured_media))
     expect(page.locator("#postimagediv img")).to_be_visible()
     chromium.screenshot(page, screenshots, "classic-editor-done", full_page=True)
 

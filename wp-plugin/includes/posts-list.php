@@ -174,7 +174,8 @@ function handle_bulk_action( $redirect, $action, $post_ids ) {
 
 /**
  * Loads the small script that asks for confirmation before a chosen image is
- * replaced, and the column's styles, on the posts list and the classic editor.
+ * replaced, and the column's styles, on the posts list and the classic editor;
+ * in the classic editor also the script that keeps the status box current.
  *
  * @param string $hook_suffix Admin page.
  * @return void
@@ -187,4 +188,9 @@ function enqueue_admin_assets( $hook_suffix ) {
 	$url = plugins_url( 'assets/', FIB_PLUGIN_FILE );
 	wp_enqueue_script( 'fib-admin-actions', $url . 'admin-actions.js', array(), FIB_VERSION, true );
 	wp_enqueue_style( 'fib-admin', $url . 'admin.css', array(), FIB_VERSION );
+
+	if ( 'edit.php' !== $hook_suffix ) {
+		wp_enqueue_script( 'fib-classic-box', $url . 'classic-box.js', array( 'wp-api-fetch', 'wp-i18n' ), FIB_VERSION, true );
+		wp_set_script_translations( 'fib-classic-box', 'featured-image-bridge' );
+	}
 }

@@ -146,12 +146,10 @@ function render_status_meta_box( $post ) {
 	$updated = (string) get_post_meta( $post->ID, '_fib_updated', true );
 	$labels  = status_labels();
 	?>
-	<p id="fib-status" data-status="<?php echo esc_attr( $status ); ?>">
+	<p id="fib-status" data-status="<?php echo esc_attr( $status ); ?>" data-post-id="<?php echo esc_attr( (string) $post->ID ); ?>">
 		<strong><?php echo esc_html( $labels[ $status ] ); ?></strong>
 	</p>
-	<?php if ( '' !== $message ) : ?>
-		<p id="fib-message"><?php echo esc_html( $message ); ?></p>
-	<?php endif; ?>
+	<p id="fib-message"><?php echo esc_html( $message ); ?></p>
 	<?php if ( '' !== $updated ) : ?>
 		<p id="fib-updated" class="description">
 			<?php
