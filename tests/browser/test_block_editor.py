@@ -12,9 +12,10 @@ from PIL import Image
 from playwright.sync_api import Dialog, Page, expect
 
 from devenv import browser as chromium
-from devenv.bridge_process import BridgeProcesses, free_port
+from devenv.bridge_process import BridgeProcesses
 from devenv.posts import EditorSession
 from devenv.wordpress import LocalWordPress, WordPressUser
+from tests.signing import new_secret
 
 pytestmark = pytest.mark.wordpress
 
@@ -113,15 +114,16 @@ def test_block_editor_asks_before_replacing_a_chosen_image_and_shows_failures(
     assert questions and "a person chose" in questions[0]
     expect(page.locator(PANEL_STATUS)).to_have_attribute("data-status", "")
 
-    # The bridge is unreachable: the panel says so, and the chosen image stays.
-    site.update_plugin_settings(bridge_url=f"http://127.0.0.1:{free_port()}")
+    # The bridge refuses the request (the secrets differ): the panel says why; the image stays.
+    secret = site.plugin_settings()["secret"]
+    site.update_plugin_settings(secret=new_secret())
     try:
         page.once("dialog", lambda dialog: dialog.accept())
         page.locator(".fib-panel-regenerate").click()
         expect(page.locator(PANEL_STATUS)).to_have_attribute("data-status", "failed")
-        expect(page.locator(".fib-panel-message")).to_contain_text("Could not reach the bridge")
+        expect(page.locator(".fib-panel-message")).to_contain_text("HTTP 401")
         chromium.screenshot(page, screenshots, "block-editor-failed")
     finally:
-        site.update_plugin_settings(bridge_url=bridge.url)
+        site.update_plugin_settings(secret=secret)
     assert _editor_featured_media(page) == chosen
     assert rest.post(post_id).featured_media == chosen

@@ -32,7 +32,7 @@
 		status.querySelector( 'strong' ).textContent = labels[ result.status ] || result.status;
 		var message = document.getElementById( 'fib-message' );
 		if ( message ) {
-			message.textContent = result.status === 'failed' ? result.message : '';
+			message.textContent = result.message;
 		}
 	}
 

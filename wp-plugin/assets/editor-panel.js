@@ -170,7 +170,7 @@
 				el( 'strong', { key: 'label' }, statusLabel( code ) )
 			),
 		];
-		if ( status && status.message && code === 'failed' ) {
+		if ( status && status.message ) {
 			children.push( el( 'p', { key: 'message', className: 'fib-panel-message' }, status.message ) );
 		}
 		if ( error ) {

@@ -86,7 +86,7 @@ function render_image_column( $column, $post_id ) {
 		echo '<span class="fib-column-origin">' . esc_html( $origin ) . '</span>';
 	}
 	echo '<span class="fib-column-status">' . esc_html( $labels[ $status ] ) . '</span>';
-	if ( 'failed' === $status && '' !== $message ) {
+	if ( '' !== $message ) {
 		echo '<span class="fib-column-message">' . esc_html( $message ) . '</span>';
 	}
 	echo '</div>';
