@@ -173,6 +173,13 @@ def test_bulk_action_fills_selected_posts_and_skips_chosen_images(
 
     page = logged_in(site.editor)
     page.goto("/wp-admin/edit.php")
+    # Regenerating a chosen image from its row asks first; a generated or missing one does not.
+    expect(page.locator(f"#post-{person} .fib-regenerate-link")).to_have_attribute(
+        "data-fib-confirm", re.compile("a person chose")
+    )
+    expect(page.locator(f"#post-{drafts[0]} .fib-regenerate-link[data-fib-confirm]")).to_have_count(
+        0
+    )
     for post_id in [*drafts, person]:
         page.locator(f"#cb-select-{post_id}").check()
     page.locator("#bulk-action-selector-top").select_option("fib_generate")

@@ -165,7 +165,7 @@
 		var children = [
 			el(
 				'p',
-				{ key: 'status', className: 'fib-panel-status', 'data-status': code },
+				{ key: 'status', className: 'fib-panel-status', 'data-status': code, 'aria-live': 'polite' },
 				running ? el( Spinner, { key: 'spinner' } ) : null,
 				el( 'strong', { key: 'label' }, statusLabel( code ) )
 			),

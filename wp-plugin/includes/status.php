@@ -146,7 +146,7 @@ function render_status_meta_box( $post ) {
 	$updated = (string) get_post_meta( $post->ID, '_fib_updated', true );
 	$labels  = status_labels();
 	?>
-	<p id="fib-status" data-status="<?php echo esc_attr( $status ); ?>" data-post-id="<?php echo esc_attr( (string) $post->ID ); ?>">
+	<p id="fib-status" data-status="<?php echo esc_attr( $status ); ?>" data-post-id="<?php echo esc_attr( (string) $post->ID ); ?>" aria-live="polite">
 		<strong><?php echo esc_html( $labels[ $status ] ); ?></strong>
 	</p>
 	<p id="fib-message"><?php echo esc_html( $message ); ?></p>
