@@ -71,11 +71,17 @@ def logged_in(
     site: LocalWordPress, browser: Browser, request: pytest.FixtureRequest
 ) -> Iterator[Callable[[WordPressUser], Page]]:
     """``logged_in(user)``: a page in a fresh browser profile, logged in as ``user``. When the
-    test fails, each open page is saved to ``test-artifacts/screenshots/failed-*.png``."""
+    test fails, each open page is saved to ``test-artifacts/screenshots/failed-*.png``. A
+    JavaScript error on any page makes the test error."""
     contexts: list[BrowserContext] = []
+    script_errors: list[str] = []
+
+    def watch(page: Page) -> None:
+        page.on("pageerror", lambda error: script_errors.append(f"{page.url}: {error}"))
 
     def open_page(user: WordPressUser) -> Page:
         context = chromium.new_context(browser, site)
+        context.on("page", watch)
         contexts.append(context)
         return chromium.log_in(context, user)
 
@@ -86,6 +92,7 @@ def logged_in(
             for page in context.pages:
                 chromium.screenshot(page, SCREENSHOTS, f"failed-{request.node.name}-{number}")
         context.close()
+    assert not script_errors, "JavaScript errors:\n" + "\n".join(script_errors)
 
 
 @pytest.fixture
