@@ -225,6 +225,16 @@ class JobStore:
             raise KeyError(job_id)
         return _job(row)
 
+    def last_finished(self, *, provider: str) -> Job | None:
+        """The most recent job of ``provider`` that ended (done or failed), if any."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT * FROM jobs WHERE provider = ? AND state IN (?, ?) "
+                "ORDER BY updated_at DESC LIMIT 1",
+                (provider, JobState.DONE, JobState.FAILED),
+            ).fetchone()
+        return None if row is None else _job(row)
+
     def ping(self) -> None:
         """Raises if the database cannot be read."""
         with self._connect() as db:

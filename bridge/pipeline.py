@@ -97,25 +97,13 @@ class Pipeline:
             self._finish(job, JobState.FAILED, "Internal error in the bridge (see its log).")
 
     def _advance(self, job: Job) -> None:
-        post = self.wordpress.get_post(job.post_type, job.post_id)
-        if post is None or post.status == "trash":
-            raise _Stop(JobState.FAILED, "The post was deleted before its image was ready.")
-        if job.replace_image and job.start_media is None:
-            job = self.store.update(
-                job.id,
-                start_media=post.featured_media,
-                start_media_generated=bool(post.featured_media)
-                and post.featured_media == post.generated_media,
-            )
-        if _chosen_meanwhile(job, post):
-            self._discard_image(job)
-            raise _Stop(JobState.DONE, "Kept the featured image that was set meanwhile.")
-
+        job = self._check_post(job)
         options = GenerationOptions.from_json(job.options)
         context = PostContext.from_json(job.context)
         attachment_id = job.attachment_id
         if attachment_id is None:
             image = self._image(job, options, context)
+            self._check_post(job)  # generating takes a while: look again before uploading
             job = self.store.update(job.id, state=JobState.UPLOADING)
             values = template_values(job.title, job.excerpt, context)
             attachment_id = self.wordpress.upload_media(
@@ -129,13 +117,42 @@ class Pipeline:
             )
             job = self.store.update(job.id, attachment_id=attachment_id)
             self._discard_image(job)
+        if options.replaced_image == "delete" and _replaces_generated(job, attachment_id):
+            # The new image first, so the post is never without one; "done" once the old is gone.
+            self.wordpress.update_post(
+                job.post_type,
+                job.post_id,
+                status="uploading",
+                job_id=job.id,
+                featured_media=attachment_id,
+            )
+            self._delete_replaced(job)
         self.wordpress.update_post(
             job.post_type, job.post_id, status="done", job_id=job.id, featured_media=attachment_id
         )
         self.store.update(job.id, state=JobState.DONE, error=None)
         log.info("job %s: post %s has featured image %s", job.id, job.post_id, attachment_id)
-        if options.replaced_image == "delete":
-            self._delete_replaced(job, attachment_id)
+
+    def _check_post(self, job: Job) -> Job:
+        """Ends the job if the post is gone or has an image to keep.
+
+        A replacing job notes, the first time, which image it replaces.
+        """
+        post = self.wordpress.get_post(job.post_type, job.post_id)
+        if post is None or post.status == "trash":
+            self._discard_image(job)
+            raise _Stop(JobState.FAILED, "The post was deleted before its image was ready.")
+        if job.replace_image and job.start_media is None:
+            job = self.store.update(
+                job.id,
+                start_media=post.featured_media,
+                start_media_generated=bool(post.featured_media)
+                and post.featured_media == post.generated_media,
+            )
+        if _chosen_meanwhile(job, post):
+            self._discard_image(job)
+            raise _Stop(JobState.DONE, "Kept the featured image that was set meanwhile.")
+        return job
 
     def _image(self, job: Job, options: GenerationOptions, context: PostContext) -> ImageFile:
         """The job's image: the one downloaded before, or a new one from the provider."""
@@ -161,13 +178,11 @@ class Pipeline:
         self.store.update(job.id, image_path=str(path))
         return image
 
-    def _delete_replaced(self, job: Job, attachment_id: int) -> None:
+    def _delete_replaced(self, job: Job) -> None:
         """After a regenerate: the generated image it replaced goes, as the settings ask."""
         old = job.start_media
-        if not (job.replace_image and job.start_media_generated and old and old != attachment_id):
-            return
         try:
-            self.wordpress.delete_media(old)
+            self.wordpress.delete_media(int(old or 0))
             log.info("job %s: deleted the replaced generated image %s", job.id, old)
         except WordPressError as exc:
             log.warning("job %s: could not delete the replaced image %s: %s", job.id, old, exc)
@@ -213,3 +228,9 @@ def _chosen_meanwhile(job: Job, post: PostState) -> bool:
     if not featured or featured == job.attachment_id:
         return False
     return not job.replace_image or featured != job.start_media
+
+
+def _replaces_generated(job: Job, attachment_id: int) -> bool:
+    """Whether this job replaces an image that the bridge generated (a candidate to delete)."""
+    old = job.start_media
+    return job.replace_image and job.start_media_generated and bool(old) and old != attachment_id

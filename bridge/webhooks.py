@@ -18,6 +18,7 @@ EVENT_PUBLISHED = "post.published"
 EVENT_UPDATED = "post.updated"
 EVENT_REGENERATE = "post.regenerate"
 EVENT_BACKFILL = "post.backfill"
+EVENT_CONNECTION_TEST = "connection.test"
 POST_EVENTS = (EVENT_PUBLISHED, EVENT_UPDATED, EVENT_REGENERATE, EVENT_BACKFILL)
 _POST_TYPE = re.compile(r"^[a-z0-9_-]{1,20}$")
 TEXT_LIMIT = 20_000
@@ -136,6 +137,20 @@ def parse_event(webhook_id: str, body: bytes) -> PostEvent:
         excerpt=_text(data, "excerpt", required=False),
         slug=_text(data, "slug", required=False, limit=2000),
     )
+
+
+def parse_connection_test(body: bytes) -> str:
+    """Validates a verified ``connection.test`` body; returns the site URL it names."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WebhookRejected(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+    if not isinstance(payload, dict) or payload.get("type") != EVENT_CONNECTION_TEST:
+        raise WebhookRejected(422, "unsupported_event", f"type must be {EVENT_CONNECTION_TEST!r}")
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        raise WebhookRejected(422, "invalid_payload", "data must be a JSON object")
+    return _text(data, "site_url", limit=2000)
 
 
 def _text(
