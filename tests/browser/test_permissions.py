@@ -134,3 +134,25 @@ def test_the_rest_route_regenerates_for_an_editor(post_id: int, rest: EditorSess
 
     missing = rest.http.post("", params={"rest_route": "/fib/v1/posts/999999/regenerate"})
     assert missing.status_code == 404
+
+
+def test_the_bulk_action_skips_posts_the_user_cannot_edit(
+    site: LocalWordPress,
+    contributor: WordPressUser,
+    post_id: int,
+    rest: EditorSession,
+    cookie_session: Callable[[WordPressUser], httpx.Client],
+) -> None:
+    before = rest.post(post_id)
+    writer = cookie_session(contributor)
+    listing = writer.get("/wp-admin/edit.php").text
+    match = re.search(r'id="_wpnonce" name="_wpnonce" value="([0-9a-f]+)"', listing)
+    assert match, "no bulk-posts nonce on the posts list"
+
+    answer = writer.get(
+        "/wp-admin/edit.php",
+        params={"action": "fib_generate", "post[]": str(post_id), "_wpnonce": match.group(1)},
+    )
+    assert "fib-denied=1" in str(answer.history[0].headers["location"])
+    assert "1 not allowed" in answer.text
+    assert rest.post(post_id).meta["_fib_job_id"] == before.meta["_fib_job_id"]
