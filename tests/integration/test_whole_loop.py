@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from devenv.bridge_process import BridgeProcesses
-from devenv.posts import EditorSession, PostView, login
+from devenv.posts import EditorSession, PostView
 from devenv.segmind_fake import FakeSegmind, JobScript
 from devenv.wordpress import LocalWordPress
 from tests.signing import event, signed
@@ -203,16 +203,13 @@ def test_a_post_published_over_xmlrpc_gets_its_image(
     assert view.featured_media
 
 
-def test_the_post_editor_shows_the_generation_status(
+def test_the_editor_panel_status_route_gives_the_failure_reason(
     site: LocalWordPress, use_segmind: FakeSegmind, editor: EditorSession
 ) -> None:
     use_segmind.queue_jobs(JobScript(outcome="failed", failure="Prompt was rejected"))
     post_id = editor.create_post("A post whose image fails")
     editor.wait_for(post_id)
-    browser = login(site, site.editor)
-    try:
-        page = browser.get("/wp-admin/post.php", params={"post": post_id, "action": "edit"}).text
-    finally:
-        browser.close()
-    assert 'id="fib-status" data-status="failed"' in page
-    assert "Prompt was rejected" in page
+    # What the block editor's "Featured image (AI)" panel reads (tests/browser shows it on screen).
+    status = editor.call("GET", f"/fib/v1/posts/{post_id}/status")
+    assert status["status"] == "failed"
+    assert "Prompt was rejected" in status["message"]
