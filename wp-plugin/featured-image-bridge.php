@@ -30,6 +30,10 @@ require_once FIB_PLUGIN_DIR . '/includes/settings.php';
 require_once FIB_PLUGIN_DIR . '/includes/signature.php';
 require_once FIB_PLUGIN_DIR . '/includes/webhook.php';
 require_once FIB_PLUGIN_DIR . '/includes/status.php';
+require_once FIB_PLUGIN_DIR . '/includes/regenerate.php';
+require_once FIB_PLUGIN_DIR . '/includes/rest.php';
+require_once FIB_PLUGIN_DIR . '/includes/editor-panel.php';
+require_once FIB_PLUGIN_DIR . '/includes/posts-list.php';
 
 register_activation_hook( __FILE__, '\FeaturedImageBridge\activate' );
 
