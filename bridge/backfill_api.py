@@ -55,11 +55,14 @@ def _backfill() -> BackfillServices:
     return cast(BackfillServices, current_app.extensions["backfill"])
 
 
+def _headers() -> dict[str, str]:
+    return {name.lower(): value for name, value in request.headers.items()}
+
+
 def _verify() -> tuple[str, bytes]:
-    """Checks the signature on the raw body (empty for a GET); returns the id and the body."""
+    """Checks the signature on the raw body; returns the ``webhook-id`` and the body."""
     body = request.get_data(cache=False)
-    headers = {name.lower(): value for name, value in request.headers.items()}
-    return _services().verifier.verify(body, headers), body
+    return _services().verifier.verify(body, _headers()), body
 
 
 @backfills.errorhandler(WebhookRejected)
@@ -113,7 +116,7 @@ def start() -> ResponseReturnValue:
 
 @backfills.get("/backfills/<run_id>")
 def status(run_id: str) -> ResponseReturnValue:
-    _verify()
+    _services().verifier.verify_get(_headers())
     return jsonify(_found(_backfill().runs.get(run_id)).public())
 
 
