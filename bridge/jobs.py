@@ -147,12 +147,21 @@ class JobStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
-            present = {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}
-            for name, declaration in _ADDED_COLUMNS:
-                if name not in present:
-                    db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {declaration}")
-            db.execute(_RUN_INDEX)
+            # One writer at a time: the web side and the worker start together on a new file.
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                present = {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}
+                for name, declaration in _ADDED_COLUMNS:
+                    if name not in present:
+                        db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {declaration}")
+                db.execute(_RUN_INDEX)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
