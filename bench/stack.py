@@ -161,3 +161,19 @@ def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.2)
             return True
         time.sleep(interval)
     return bool(check())
+
+
+def job_of_post(data_dir: Path, post_id: int) -> tuple[str, float] | None:
+    """(state, updated_at) of the newest job for a post, or None."""
+    path = data_dir / "jobs.sqlite3"
+    if not path.exists():
+        return None
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    try:
+        row = db.execute(
+            "SELECT state, updated_at FROM jobs WHERE post_id = ? ORDER BY created_at DESC",
+            (post_id,),
+        ).fetchone()
+    finally:
+        db.close()
+    return None if row is None else (str(row[0]), float(row[1]))
