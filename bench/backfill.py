@@ -77,8 +77,11 @@ def run_scenario(stack: Stack, scenario: Scenario, result: Result) -> None:
         f"{scenario.concurrency}, {scenario.rate_count} per {scenario.rate_window:g} s, "
         f"{mean_run:.2f}",
     )
-    result.add(f"{label}: done / failed / unfinished", f"{len(done)} / "
-               f"{finished.get('failed', 0)} / {accepted - len(done) - finished.get('failed', 0)}")
+    result.add(
+        f"{label}: done / failed / unfinished",
+        f"{len(done)} / "
+        f"{finished.get('failed', 0)} / {accepted - len(done) - finished.get('failed', 0)}",
+    )
     result.add(f"{label}: achieved rate (jobs/s)", achieved, "{:.2f}")
     result.add(f"{label}: best the provider allows (jobs/s)", best, "{:.2f}")
     result.add(f"{label}: achieved / best", achieved / best, "{:.2f}")
@@ -112,10 +115,12 @@ def run(stack: Stack, quick: bool) -> Result:
         "achieved / min(C / mean run time, rate limit) ≥ 0.95, zero 429s",
     )
     scenarios = [
-        Scenario("cap-bound", concurrency=4, rate_count=6, rate_window=1.0,
-                 posts=12 if quick else 1000),
-        Scenario("rate-bound", concurrency=8, rate_count=3, rate_window=1.0,
-                 posts=8 if quick else 100),
+        Scenario(
+            "cap-bound", concurrency=4, rate_count=6, rate_window=1.0, posts=12 if quick else 1000
+        ),
+        Scenario(
+            "rate-bound", concurrency=8, rate_count=3, rate_window=1.0, posts=8 if quick else 100
+        ),
     ]
     for scenario in scenarios:
         run_scenario(stack, scenario, result)

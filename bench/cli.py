@@ -34,7 +34,7 @@ class _Benchmark(Protocol):
 
 def run_one(name: str, stack: Stack, quick: bool) -> Result:
     """Runs one benchmark; an error becomes a result that says so instead of figures."""
-    module: _Benchmark = importlib.import_module(BENCHMARKS[name])  # type: ignore[assignment]
+    module: _Benchmark = importlib.import_module(BENCHMARKS[name])
     started = time.monotonic()
     try:
         result = module.run(stack, quick)
@@ -48,11 +48,20 @@ def run_one(name: str, stack: Stack, quick: bool) -> Result:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a few seconds each (smoke test)")
-    parser.add_argument("--only", nargs="+", choices=sorted(BENCHMARKS), metavar="NAME",
-                        help=f"run only these: {', '.join(BENCHMARKS)}")
-    parser.add_argument("--output", type=Path, default=None,
-                        help="where to write the results page (default: bench/RESULTS.md; "
-                        "--quick writes none unless given)")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=sorted(BENCHMARKS),
+        metavar="NAME",
+        help=f"run only these: {', '.join(BENCHMARKS)}",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="where to write the results page (default: bench/RESULTS.md; "
+        "--quick writes none unless given)",
+    )
     args = parser.parse_args(argv)
     names = args.only or list(BENCHMARKS)
     output: Path | None = args.output or (None if args.quick else RESULTS)

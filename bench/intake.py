@@ -65,7 +65,13 @@ def write_pool(path: Path, size: int, first_post_id: int) -> None:
 
 def wrk(url: str, pool: Path, seconds: int) -> WrkRun:
     command = [
-        "wrk", f"-t{WRK_THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", str(LUA), url,
+        "wrk",
+        f"-t{WRK_THREADS}",
+        f"-c{CONNECTIONS}",
+        f"-d{seconds}s",
+        "-s",
+        str(LUA),
+        url,
     ]
     env = {**os.environ, "BENCH_POOL": str(pool), "BENCH_THREADS": str(WRK_THREADS)}
     out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 60)
@@ -89,8 +95,11 @@ def server(args: list[str], env: dict[str, str], port: int, log: Path) -> Iterat
     """Runs a web server process until the block ends; yields its URL."""
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, *args], env={**os.environ, **env}, stdout=out,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            [sys.executable, *args],
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -153,16 +162,23 @@ def run(stack: Stack, quick: bool) -> Result:
     result.add("bare: requests/s", bare_rate, "{:.0f}")
     result.add("bridge: requests/s", bridge_rate, "{:.0f}")
     result.add("bridge / bare throughput", bridge_rate / bare_rate, "{:.2f}")
-    result.add("bare: latency p50 / p99 (ms)",
-               f"{max(r.p50_ms for r in bare):.1f} / {max(r.p99_ms for r in bare):.1f}")
-    result.add("bridge: latency p50 / p99 (ms)",
-               f"{max(r.p50_ms for r in bridge):.1f} / {max(r.p99_ms for r in bridge):.1f}")
-    result.add("bridge: non-2xx answers / socket errors",
-               f"{sum(r.status_errors for r in bridge)} / {sum(r.socket_errors for r in bridge)}")
-    result.add("bridge: jobs recorded / requests answered",
-               f"{recorded} / {sum(r.requests for r in bridge)}")
-    result.add("bridge: requests that reused a webhook id", sum(r.reused_ids for r in bridge),
-               "{}")
+    result.add(
+        "bare: latency p50 / p99 (ms)",
+        f"{max(r.p50_ms for r in bare):.1f} / {max(r.p99_ms for r in bare):.1f}",
+    )
+    result.add(
+        "bridge: latency p50 / p99 (ms)",
+        f"{max(r.p50_ms for r in bridge):.1f} / {max(r.p99_ms for r in bridge):.1f}",
+    )
+    result.add(
+        "bridge: non-2xx answers / socket errors",
+        f"{sum(r.status_errors for r in bridge)} / {sum(r.socket_errors for r in bridge)}",
+    )
+    result.add(
+        "bridge: jobs recorded / requests answered",
+        f"{recorded} / {sum(r.requests for r in bridge)}",
+    )
+    result.add("bridge: requests that reused a webhook id", sum(r.reused_ids for r in bridge), "{}")
     result.notes.append(
         f"gunicorn as `bridge web` runs it: 2 processes × 4 threads (gthread); wrk "
         f"{WRK_THREADS} threads on the same machine. Latency is the worse of the runs."

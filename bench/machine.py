@@ -36,7 +36,8 @@ def _command_version(args: list[str]) -> str:
     if shutil.which(args[0]) is None:
         return "not installed"
     result = subprocess.run(args, capture_output=True, text=True, timeout=30)
-    return (result.stdout or result.stderr).strip().splitlines()[0] if result.returncode == 0 else "?"
+    lines = (result.stdout or result.stderr).strip().splitlines()  # wrk --version exits 1
+    return lines[0] if lines else "?"
 
 
 def _wordpress_version() -> str:

@@ -90,8 +90,9 @@ def run(stack: Stack, quick: bool) -> Result:
         result.add("local: posts (one at a time)", local_posts, "{}")
         result.add("local: publish → featured p50 (s)", median(totals), "{:.2f}")
         result.add("local: title card render p50 (s)", median(renders), "{:.2f}")
-        result.add("local: overhead p50 / p90 (s)",
-                   f"{median(local):.2f} / {percentile(local, 90):.2f}")
+        result.add(
+            "local: overhead p50 / p90 (s)", f"{median(local):.2f} / {percentile(local, 90):.2f}"
+        )
         result.add("local: posts with the featured image set", f"{featured} of {local_posts}")
 
         # The Segmind fake, with the bridge's default polling.
@@ -102,13 +103,12 @@ def run(stack: Stack, quick: bool) -> Result:
             )
             with stack.bridge(env) as bridge:
                 site.update_plugin_settings(bridge_url=bridge.url, enabled=True)
-                for round_ in range(fake_batches):
+                titles = [f"Segmind overhead {n}" for n in range(fake_batches * batch)]
+                for start in range(0, len(titles), batch):
                     with ThreadPoolExecutor(batch) as pool:
                         done = pool.map(
-                            lambda i: publish_and_wait(
-                                editor, bridge.data_dir, f"Segmind overhead {round_}.{i}"
-                            ),
-                            range(batch),
+                            lambda title: publish_and_wait(editor, bridge.data_dir, title),
+                            titles[start : start + batch],
                         )
                         fake_totals += [total for _, total in done]
             delays = [r.detection_delay for r in fake.records() if r.detection_delay is not None]
@@ -116,8 +116,10 @@ def run(stack: Stack, quick: bool) -> Result:
         result.add("segmind fake: posts (batches of BRIDGE_WORKERS)", len(fake_totals), "{}")
         result.add("segmind fake: job run time (s)", FAKE_RUN_TIME, "{:.2f}")
         result.add("segmind fake: publish → featured p50 (s)", median(fake_totals), "{:.2f}")
-        result.add("segmind fake: overhead p50 / p90 (s)",
-                   f"{median(fake_overhead):.2f} / {percentile(fake_overhead, 90):.2f}")
+        result.add(
+            "segmind fake: overhead p50 / p90 (s)",
+            f"{median(fake_overhead):.2f} / {percentile(fake_overhead, 90):.2f}",
+        )
         result.add("segmind fake: of which detection delay p50 (s)", median(delays), "{:.2f}")
         result.notes.append(
             "The Segmind bridge runs with its default settings (SEGMIND_POLL_INTERVAL 7 s): "

@@ -28,9 +28,7 @@ def _save(editor: httpx.Client, title: str) -> float:
 
 def run(stack: Stack, quick: bool) -> Result:
     saves = 10 if quick else 200
-    result = Result(
-        "publish", "1. Publish cost of the plugin", "active/inactive median ≤ 1.03"
-    )
+    result = Result("publish", "1. Publish cost of the plugin", "active/inactive median ≤ 1.03")
     site = stack.site
     env = stack.bridge_env(BRIDGE_PROVIDER="local")
     rng = random.Random(1)
@@ -59,8 +57,10 @@ def run(stack: Stack, quick: bool) -> Result:
     result.add("median save, plugin active (ms)", median(on) * 1000, "{:.1f}")
     result.add("median save, plugin inactive (ms)", median(off) * 1000, "{:.1f}")
     result.add("ratio of medians active/inactive", ratio(median(on), median(off)), "{:.3f}")
-    result.add("p90 active / p90 inactive (ms)", f"{percentile(on, 90) * 1000:.1f} / "
-               f"{percentile(off, 90) * 1000:.1f}")
+    result.add(
+        "p90 active / p90 inactive (ms)",
+        f"{percentile(on, 90) * 1000:.1f} / {percentile(off, 90) * 1000:.1f}",
+    )
     result.add("webhooks the bridge accepted (of active saves)", f"{webhooks} of {saves}")
     result.notes.append(
         "Each save publishes a new post over REST as an editor (Application Password); the "
