@@ -119,7 +119,7 @@ def run(stack: Stack, quick: bool) -> Result:
             "cap-bound", concurrency=4, rate_count=6, rate_window=1.0, posts=12 if quick else 1000
         ),
         Scenario(
-            "rate-bound", concurrency=8, rate_count=3, rate_window=1.0, posts=8 if quick else 100
+            "rate-bound", concurrency=8, rate_count=3, rate_window=1.0, posts=8 if quick else 50
         ),
     ]
     for scenario in scenarios:

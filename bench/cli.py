@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import tempfile
 import time
@@ -45,6 +46,11 @@ def run_one(name: str, stack: Stack, quick: bool) -> Result:
     return result
 
 
+def _load() -> str:
+    """The machine's load average: other work on it shows here, not in the ratios."""
+    return "/".join(f"{value:.1f}" for value in os.getloadavg())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a few seconds each (smoke test)")
@@ -67,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     output: Path | None = args.output or (None if args.quick else RESULTS)
 
     results: list[Result] = []
+    load_at_start = _load()
     with tempfile.TemporaryDirectory(prefix="fib-bench-") as root:
         stack = Stack(Path(root))
         try:
@@ -78,7 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             stack.close()
     if output is not None:
         command = "python -m bench" + (" --quick" if args.quick else "")
-        output.write_text(results_page(results, machine.describe(), command))
+        load = ("Load average (1/5/15 min), start → end", f"{load_at_start} → {_load()}")
+        output.write_text(results_page(results, [*machine.describe(), load], command))
         print(f"wrote {output}")
     return 0
 
