@@ -10,6 +10,7 @@ when a poll first saw it finished, and how many polls it got.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,12 @@ from bench.stack import Stack
 from bench.stats import mean, percentile
 from bridge.config import Settings
 from bridge.providers.base import Prompt
-from bridge.providers.segmind import LearnedSchedule, SegmindClient, SegmindProvider
+from bridge.providers.segmind import (
+    LearnedSchedule,
+    PollBudget,
+    SegmindClient,
+    SegmindProvider,
+)
 from devenv.segmind_fake import FakeSegmind, JobScript, LognormalRunTimes
 
 SEED_INTERVAL = 7.0  # the first version's fixed poll interval, in seconds
@@ -60,11 +66,20 @@ def fixed(interval: float) -> ProviderFactory:
     return make
 
 
-def learned(dense_interval: float) -> ProviderFactory:
-    """Providers sharing one :class:`LearnedSchedule`, as a worker's threads share one."""
-    schedule = LearnedSchedule(dense_interval=dense_interval, sparse_interval=SEED_INTERVAL)
+def learned(dense_interval: float, per_minute: float | None = None) -> ProviderFactory:
+    """Providers sharing one :class:`LearnedSchedule` (with a budget of ``per_minute`` dense
+    polls across all jobs), as a worker's threads share one provider."""
+    schedule: LearnedSchedule | None = None
+    lock = threading.Lock()
 
     def make(client: SegmindClient, clock: _Clock) -> SegmindProvider:
+        nonlocal schedule
+        with lock:
+            if schedule is None:
+                budget = None if per_minute is None else PollBudget(per_minute, clock=clock.now)
+                schedule = LearnedSchedule(
+                    dense_interval=dense_interval, sparse_interval=SEED_INTERVAL, budget=budget
+                )
         return SegmindProvider(
             client,
             poll_interval=SEED_INTERVAL,
@@ -149,6 +164,7 @@ def run(stack: Stack, quick: bool) -> Result:
     if not quick:
         arms += [(f"fixed {interval:g} s", fixed(interval)) for interval in (3.5, 2.0, 1.0)]
         arms += [(f"learned schedule, dense {d:g} s", learned(d)) for d in (3.0,)]
+        arms.append(("learned, dense 1 s, ≤ 240 dense polls/min", learned(1.0, 240.0)))
     random.Random(3).shuffle(arms)
     figures: dict[str, ArmFigures] = {}
     with FakeSegmind(default_job=JobScript(queued_s=0.0)) as fake:

@@ -11,6 +11,7 @@ from bridge.providers.base import Prompt
 from bridge.providers.segmind import (
     FixedSchedule,
     LearnedSchedule,
+    PollBudget,
     RunTimeModel,
     SegmindClient,
     SegmindProvider,
@@ -88,6 +89,39 @@ def test_learned_schedule_learns_the_middle_of_the_interval_a_run_ended_in() -> 
     model = RunTimeModel(min_samples=1)
     LearnedSchedule(model).finished(30.0, 32.0)
     assert model.samples == 1 and model.quantile(0.5) == pytest.approx(31.0)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_budget_allows_its_polls_per_minute_and_no_more() -> None:
+    clock = FakeClock()
+    budget = PollBudget(60.0, burst=2.0, clock=clock)
+    assert [budget.take() for _ in range(3)] == [True, True, False]
+    clock.now = 0.5
+    assert budget.take() is False  # half a poll earned
+    clock.now = 1.0
+    assert [budget.take(), budget.take()] == [True, False]
+    clock.now = 100.0  # a long pause refills only up to the burst
+    assert [budget.take() for _ in range(3)] == [True, True, False]
+
+
+def test_learned_schedule_polls_sparsely_when_the_budget_is_spent() -> None:
+    clock = FakeClock()
+    model = RunTimeModel(min_samples=1)
+    model.observe(10.0)
+    model.observe(50.0)
+    budget = PollBudget(6.0, burst=1.0, clock=clock)
+    schedule = LearnedSchedule(model, dense_interval=1.0, sparse_interval=7.0, budget=budget)
+    assert schedule.next_delay(20.0) == 1.0
+    assert schedule.next_delay(21.0) == 7.0  # the one poll in the bucket is spent
+    clock.now = 10.0  # 6 a minute: one more after 10 s
+    assert schedule.next_delay(31.0) == 1.0
 
 
 @pytest.mark.parametrize("bounds", [(-1.0, 2.0), (3.0, 2.0)])

@@ -18,6 +18,7 @@ from bridge.providers.segmind.responses import (
 from bridge.providers.segmind.schedule import (
     FixedSchedule,
     LearnedSchedule,
+    PollBudget,
     PollSchedule,
     RunTimeModel,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "INPUT_FIELD",
     "FixedSchedule",
     "LearnedSchedule",
+    "PollBudget",
     "PollSchedule",
     "RunTimeModel",
     "PollResult",

@@ -3,16 +3,21 @@
 A fixed interval spends most polls where no request finishes and notices a finished one half
 an interval late on average. :class:`LearnedSchedule` instead waits, without polling, until
 the fastest runs usually finish, polls densely through the run times it has seen, and falls
-back to the sparse interval in the tail. It learns the run-time distribution from the
-requests it saw finish (Segmind's page suggests 20–60 s; the prior is a lognormal of median
-35 s and σ 0.35 until enough runs are seen).
+back to the sparse interval in the tail. A :class:`PollBudget` shared by all requests caps
+the dense polls per minute, so many requests in flight cannot multiply the poll rate.
+
+The schedule learns the run-time distribution from the requests it saw finish (Segmind's
+page suggests 20–60 s; the prior is a lognormal of median 35 s and σ 0.35 until enough runs
+are seen).
 """
 
 from __future__ import annotations
 
 import math
 import threading
+import time
 from collections import deque
+from collections.abc import Callable
 from statistics import NormalDist
 from typing import Protocol
 
@@ -84,12 +89,46 @@ class RunTimeModel:
         return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
+class PollBudget:
+    """At most ``per_minute`` dense polls a minute across every request sharing it (a token
+    bucket holding up to ``burst`` polls). Safe to share between threads."""
+
+    def __init__(
+        self,
+        per_minute: float,
+        *,
+        burst: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if per_minute <= 0:
+            raise ValueError("per_minute must be positive")
+        self.rate = per_minute / 60.0
+        self.capacity = burst if burst is not None else max(1.0, per_minute / 6.0)
+        self._tokens = self.capacity
+        self._clock = clock
+        self._last = clock()
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        """Spends one poll if the budget has one left."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
+            self._last = now
+            if self._tokens < 1.0:
+                return False
+            self._tokens -= 1.0
+            return True
+
+
 class LearnedSchedule:
     """Wait until the ``start_quantile`` run time, poll every ``dense_interval`` seconds up
     to the ``end_quantile`` run time, then every ``sparse_interval`` seconds.
 
     Polls per request grow with the width of the likely window over ``dense_interval``;
     a smaller interval buys a shorter delay with more polls (see ``bench/`` for the curve).
+    With a ``budget``, a dense poll the budget cannot pay for waits ``sparse_interval``
+    instead.
     """
 
     def __init__(
@@ -100,6 +139,7 @@ class LearnedSchedule:
         sparse_interval: float = 7.0,
         start_quantile: float = 0.1,
         end_quantile: float = 0.95,
+        budget: PollBudget | None = None,
     ) -> None:
         if not 0 < start_quantile < end_quantile < 1:
             raise ValueError("need 0 < start_quantile < end_quantile < 1")
@@ -110,12 +150,14 @@ class LearnedSchedule:
         self.sparse_interval = sparse_interval
         self.start_quantile = start_quantile
         self.end_quantile = end_quantile
+        self.budget = budget
 
     def next_delay(self, elapsed: float) -> float:
         start = self.model.quantile(self.start_quantile)
         if elapsed < start:
             return start - elapsed
-        if elapsed < self.model.quantile(self.end_quantile):
+        dense = elapsed < self.model.quantile(self.end_quantile)
+        if dense and (self.budget is None or self.budget.take()):
             return self.dense_interval
         return self.sparse_interval
 
