@@ -36,10 +36,10 @@ class BridgeProcesses:
         }
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(self, timeout: float = 30.0) -> None:
-        """Starts web and worker; returns when ``/healthz`` answers."""
+    def start(self, timeout: float = 30.0, roles: tuple[str, ...] = ("web", "worker")) -> None:
+        """Starts ``roles`` (web and worker); returns when ``/healthz`` answers."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        for role in ("web", "worker"):
+        for role in roles:
             self.start_role(role)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -62,6 +62,10 @@ class BridgeProcesses:
             args, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         log.close()
+
+    def pid(self, role: str) -> int:
+        """The process id of a running role (for measuring it)."""
+        return self._procs[role].pid
 
     def kill(self, role: str, sig: int = signal.SIGKILL) -> None:
         """Stops one process (and its children) at once, as a crash would."""

@@ -16,7 +16,13 @@ controls exist over HTTP under ``/_fake/``::
     POST /_fake/fail   {"phase": "submit"|"poll", "status": 429, "times": 1,
                         "body": optional str, "headers": optional object}
     GET  /_fake/stats  {"submissions", "polls", "downloads", "credits"}
+    GET  /_fake/records  one record per job: times, polls (see :meth:`FakeSegmind.records`)
     POST /_fake/reset
+
+For benchmarks, the fake can also behave like a loaded service: ``run_times`` draws each
+default job's processing time from a :class:`LognormalRunTimes`, ``concurrency`` runs at
+most that many jobs at once (the others stay ``QUEUED``, first come first served) and
+``rate_limit`` answers ``429`` to submissions beyond ``(count, window_s)``.
 
 Run it in the foreground with ``python -m devenv.segmind_fake --port 8765``.
 """
@@ -24,8 +30,11 @@ Run it in the foreground with ``python -m devenv.segmind_fake --port 8765``.
 from __future__ import annotations
 
 import argparse
+import heapq
 import io
 import json
+import math
+import random
 import signal
 import threading
 import time
@@ -41,7 +50,15 @@ from flask import Flask, Response, request
 from PIL import Image, ImageDraw
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-__all__ = ["FakeSegmind", "JobScript", "WORKFLOW_ID", "image_bytes", "main"]
+__all__ = [
+    "FakeSegmind",
+    "JobRecord",
+    "JobScript",
+    "LognormalRunTimes",
+    "WORKFLOW_ID",
+    "image_bytes",
+    "main",
+]
 
 WORKFLOW_ID = "66b518aa31bd2081a8de2a98-v5"
 INPUT_FIELD = "Blog_title_and_description"
@@ -129,6 +146,43 @@ class JobScript:
             raise ValueError("raw_output must be a string or null")
 
 
+@dataclass(frozen=True)
+class LognormalRunTimes:
+    """Processing times spread like a lognormal: ``median`` and ``sigma`` in real seconds,
+    multiplied by ``scale`` (e.g. 0.05 to run a 35 s job in 1.75 s)."""
+
+    median: float = 35.0
+    sigma: float = 0.35
+    scale: float = 1.0
+    seed: int | None = None
+
+    def sampler(self) -> random.Random:
+        return random.Random(self.seed)
+
+    def draw(self, rng: random.Random) -> float:
+        return self.scale * self.median * math.exp(rng.gauss(0.0, self.sigma))
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """What happened to one job, on the fake's ``time.monotonic()`` clock.
+
+    ``finished`` is when the job reached COMPLETED/FAILED; ``seen_done`` is when a poll
+    first reported it (None if no poll has yet); ``polls`` counts status requests for it.
+    """
+
+    request_id: str
+    submitted: float
+    started: float
+    finished: float
+    polls: int
+    seen_done: float | None
+
+    @property
+    def detection_delay(self) -> float | None:
+        return None if self.seen_done is None else self.seen_done - self.finished
+
+
 @dataclass
 class _Injection:
     status: int
@@ -142,10 +196,19 @@ class _Job:
     request_id: str
     script: JobScript
     created: float
+    started: float = -1.0  # when PROCESSING begins; computed at submission
+    polls: int = 0
+    seen_done: float | None = None
     extension: str = field(init=False)
 
     def __post_init__(self) -> None:
         self.extension = _EXTENSIONS[self.script.image_format]
+        if self.started < 0:
+            self.started = self.created + self.script.queued_s
+
+    @property
+    def finished(self) -> float:
+        return self.started + self.script.processing_s
 
 
 # --------------------------------------------------------------------------- images
@@ -206,6 +269,9 @@ class FakeSegmind:
         port: int = 0,
         credits: int = 1000,
         quiet: bool = True,
+        run_times: LognormalRunTimes | None = None,
+        concurrency: int | None = None,
+        rate_limit: tuple[int, float] | None = None,
     ) -> None:
         self._api_keys = tuple(api_keys)
         if not self._api_keys:
@@ -213,6 +279,17 @@ class FakeSegmind:
         self.api_key = self._api_keys[0]
         self.default_job = default_job or JobScript()
         self.default_job.validate()
+        if concurrency is not None and concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        if rate_limit is not None and (rate_limit[0] < 1 or rate_limit[1] <= 0):
+            raise ValueError("rate_limit must be (count >= 1, window_s > 0)")
+        self.run_times = run_times
+        self._rng = run_times.sampler() if run_times else random.Random()
+        self.concurrency = concurrency
+        self.rate_limit = rate_limit
+        self._slots: list[float] = []  # finish times of the jobs holding a processing slot
+        self._recent: deque[float] = deque()  # accepted submission times, for rate_limit
+        self._rate_limited = 0
         self._port = port
         self._initial_credits = credits
         self._quiet = quiet
@@ -343,6 +420,10 @@ class FakeSegmind:
             self._polls = 0
             self._downloads = 0
             self.credits = self._initial_credits
+            self._slots.clear()
+            self._recent.clear()
+            self._rate_limited = 0
+            self._rng = self.run_times.sampler() if self.run_times else random.Random()
 
     # -- observations
 
@@ -371,6 +452,27 @@ class FakeSegmind:
                 "credits": self.credits,
             }
 
+    @property
+    def rate_limited(self) -> int:
+        """Submissions refused with 429 by ``rate_limit`` (not injected failures)."""
+        with self._lock:
+            return self._rate_limited
+
+    def records(self) -> list[JobRecord]:
+        """One record per submitted job, in submission order."""
+        with self._lock:
+            return [
+                JobRecord(
+                    request_id=job.request_id,
+                    submitted=job.created,
+                    started=job.started,
+                    finished=job.finished,
+                    polls=job.polls,
+                    seen_done=job.seen_done,
+                )
+                for job in self._jobs.values()
+            ]
+
     def status_of(self, request_id: str) -> str | None:
         with self._lock:
             job = self._jobs.get(request_id)
@@ -388,6 +490,7 @@ class FakeSegmind:
         app.add_url_rule("/_fake/jobs", "ctl_jobs", self._ctl_jobs, methods=["POST"])
         app.add_url_rule("/_fake/fail", "ctl_fail", self._ctl_fail, methods=["POST"])
         app.add_url_rule("/_fake/stats", "ctl_stats", self._ctl_stats, methods=["GET"])
+        app.add_url_rule("/_fake/records", "ctl_records", self._ctl_records, methods=["GET"])
         app.add_url_rule("/_fake/reset", "ctl_reset", self._ctl_reset, methods=["POST"])
         return app
 
@@ -468,14 +571,17 @@ class FakeSegmind:
             if name.lower() not in ("x-api-key", "authorization")
         }
         with self._lock:
-            if self.credits <= 0:
+            now = time.monotonic()
+            reset_in = self._rate_limit_wait(now)
+            if reset_in is not None:
+                self._rate_limited += 1
+            if reset_in is not None or self.credits <= 0:
                 insufficient = True
             else:
                 insufficient = False
                 self.credits -= 1
                 request_id = str(uuid.uuid4())
-                script = self._scripts.popleft() if self._scripts else self.default_job
-                self._jobs[request_id] = _Job(request_id, script, time.monotonic())
+                self._jobs[request_id] = self._new_job(request_id, now)
                 self._submissions.append(
                     {
                         "request_id": request_id,
@@ -484,6 +590,11 @@ class FakeSegmind:
                         "auth": auth,
                     }
                 )
+        if reset_in is not None:
+            reset = datetime.now(UTC) + timedelta(seconds=reset_in)
+            response = self._json({"error": _DEFAULT_ERRORS[429]}, 429)
+            response.headers["x-rate-limit-reset-at-utc"] = reset.isoformat().replace("+00:00", "Z")
+            return response
         if insufficient:
             return self._json({"error": "Insufficient credits"}, 406)
         return self._json(
@@ -495,11 +606,42 @@ class FakeSegmind:
             }
         )
 
+    def _rate_limit_wait(self, now: float) -> float | None:
+        """Seconds until a submission is allowed again, or None if it is allowed now.
+        Records the submission when allowed. Called with the lock held."""
+        if self.rate_limit is None:
+            return None
+        count, window = self.rate_limit
+        while self._recent and self._recent[0] <= now - window:
+            self._recent.popleft()
+        if len(self._recent) >= count:
+            return self._recent[0] + window - now
+        self._recent.append(now)
+        return None
+
+    def _new_job(self, request_id: str, now: float) -> _Job:
+        """The next job: its script, run time and slot. Called with the lock held."""
+        if self._scripts:
+            script = self._scripts.popleft()
+        elif self.run_times is not None:
+            processing_s = self.run_times.draw(self._rng)
+            script = JobScript(**{**asdict(self.default_job), "processing_s": processing_s})
+        else:
+            script = self.default_job
+        ready = now + script.queued_s
+        if self.concurrency is None:
+            return _Job(request_id, script, now)
+        if len(self._slots) < self.concurrency:
+            started = ready
+        else:
+            started = max(ready, heapq.heappop(self._slots))
+        heapq.heappush(self._slots, started + script.processing_s)
+        return _Job(request_id, script, now, started=started)
+
     def _status(self, job: _Job, now: float) -> str:
-        elapsed = now - job.created
-        if elapsed < job.script.queued_s:
+        if now < job.started:
             return "QUEUED"
-        if elapsed < job.script.queued_s + job.script.processing_s:
+        if now < job.finished:
             return job.script.processing_status
         return "COMPLETED" if job.script.outcome == "completed" else "FAILED"
 
@@ -511,11 +653,16 @@ class FakeSegmind:
         injection = self._take(self._fail_poll)
         if injection is not None:
             return self._injected(injection, "poll")
+        now = time.monotonic()
         with self._lock:
             job = self._jobs.get(request_id)
+            if job is not None:
+                job.polls += 1
+                if job.seen_done is None and now >= job.finished:
+                    job.seen_done = now
         if job is None:
             return self._json({"error": "Request not found"}, 404)
-        status = self._status(job, time.monotonic())
+        status = self._status(job, now)
         body: dict[str, Any] = {"request_id": request_id, "status": status, "output": ""}
         if status == "COMPLETED":
             body["output"] = self._output(job)
@@ -595,6 +742,13 @@ class FakeSegmind:
 
     def _ctl_stats(self) -> Response:
         return self._json(self.stats(), credits=False)
+
+    def _ctl_records(self) -> Response:
+        records = [
+            {**asdict(record), "detection_delay": record.detection_delay}
+            for record in self.records()
+        ]
+        return self._json(records, credits=False)
 
     def _ctl_reset(self) -> Response:
         self.reset()

@@ -5,8 +5,8 @@ cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 
 echo "== lint"
-.venv/bin/ruff check bridge devenv tests
-.venv/bin/ruff format --check bridge devenv tests
+.venv/bin/ruff check bridge devenv tests bench
+.venv/bin/ruff format --check bridge devenv tests bench
 .venv/bin/mypy
 find wp-plugin -name '*.php' -print0 | xargs -0 -n1 php -l >/dev/null
 

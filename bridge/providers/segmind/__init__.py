@@ -15,9 +15,21 @@ from bridge.providers.segmind.responses import (
     describe_failure,
     find_image_url,
 )
+from bridge.providers.segmind.schedule import (
+    FixedSchedule,
+    LearnedSchedule,
+    PollBudget,
+    PollSchedule,
+    RunTimeModel,
+)
 
 __all__ = [
     "INPUT_FIELD",
+    "FixedSchedule",
+    "LearnedSchedule",
+    "PollBudget",
+    "PollSchedule",
+    "RunTimeModel",
     "PollResult",
     "SegmindClient",
     "SegmindProvider",

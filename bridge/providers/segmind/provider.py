@@ -8,10 +8,17 @@ from collections.abc import Callable
 from bridge.providers.base import Checkpoint, ErrorKind, Prompt, ProviderError
 from bridge.providers.segmind.client import SegmindClient
 from bridge.providers.segmind.responses import PollResult
+from bridge.providers.segmind.schedule import FixedSchedule, PollSchedule
 
 
 class SegmindProvider:
-    """The Provider for a Segmind workflow; one ``generate`` call is one image."""
+    """The Provider for a Segmind workflow; one ``generate`` call is one image.
+
+    ``schedule`` decides when to poll (default: every ``poll_interval`` seconds). One
+    provider serves all of a worker's threads, so a learning schedule learns from all of
+    them. A request resumed from a checkpoint is polled at once, then every
+    ``poll_interval`` seconds (when it was submitted is not known).
+    """
 
     name = "segmind"
 
@@ -22,6 +29,7 @@ class SegmindProvider:
         poll_interval: float = 7.0,
         deadline: float = 600.0,
         max_poll_errors: int = 3,
+        schedule: PollSchedule | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -29,6 +37,7 @@ class SegmindProvider:
         self.poll_interval = poll_interval
         self.deadline = deadline
         self.max_poll_errors = max_poll_errors
+        self.schedule = schedule or FixedSchedule(poll_interval)
         self._sleep = sleep
         self._clock = clock
 
@@ -40,16 +49,21 @@ class SegmindProvider:
             submission = self.client.submit(prompt.text)
             reference = submission.poll_url
             checkpoint.save(reference)  # before waiting: a retry never pays twice
-        result = self._wait(reference, started, poll_first=resumed)
+        schedule = FixedSchedule(self.poll_interval) if resumed else self.schedule
+        result = self._wait(reference, started, schedule, poll_first=resumed)
         if result.image_url is None:  # poll() never returns COMPLETED without one
             raise ProviderError(ErrorKind.BAD_OUTPUT, "Segmind finished without an image URL.")
         return self.client.download(result.image_url)
 
-    def _wait(self, reference: str, started: float, *, poll_first: bool) -> PollResult:
+    def _wait(
+        self, reference: str, started: float, schedule: PollSchedule, *, poll_first: bool
+    ) -> PollResult:
         deadline_at = started + self.deadline
+        submitted = self._clock()
+        not_done_at = 0.0  # seconds after submission when a poll last found it running
         errors = 0
         status = "QUEUED"
-        delay = 0.0 if poll_first else self.poll_interval
+        delay = 0.0 if poll_first else schedule.next_delay(0.0)
         while True:
             remaining = deadline_at - self._clock()
             if remaining <= 0:
@@ -59,6 +73,7 @@ class SegmindProvider:
                 )
             if delay > 0:
                 self._sleep(min(delay, remaining))
+            asked_at = self._clock() - submitted
             try:
                 result = self.client.poll(reference)
             except ProviderError as exc:
@@ -71,15 +86,18 @@ class SegmindProvider:
                 errors += 1
                 if not exc.retryable or errors > self.max_poll_errors:
                     raise
-                delay = max(self.poll_interval, exc.retry_after or 0.0)
+                delay = max(schedule.next_delay(asked_at), exc.retry_after or 0.0)
                 continue
             errors = 0
             status = result.status
+            answered_at = self._clock() - submitted
             if result.done:
+                schedule.finished(not_done_at, answered_at)
                 return result
             if result.failed:
                 raise ProviderError(
                     ErrorKind.FAILED,
                     f"Segmind could not generate the image: {result.error or 'no reason given'}",
                 )
-            delay = self.poll_interval
+            not_done_at = asked_at
+            delay = schedule.next_delay(answered_at)

@@ -1,0 +1,186 @@
+"""Benchmark 5: webhook intake of ``bridge web`` (gunicorn) against a bare Flask route on the
+same gunicorn settings, loaded by wrk with 100 connections on 127.0.0.1.
+
+Every request to the bridge carries a valid signature and a webhook id of its own (a pool
+signed just before each run), and a post id of its own, so each one records and enqueues a
+new job. Runs alternate bare, bridge, bridge, bare.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench.report import Result
+from bench.signing import Signer, payload
+from bench.stack import Stack, job_states
+from bench.stats import mean
+from devenv.bridge_process import free_port
+
+LUA = Path(__file__).resolve().parent / "webhooks.lua"
+CONNECTIONS = 100
+WRK_THREADS = 2
+SITE_URL = "http://127.0.0.1:9"
+SECRET = "whsec_" + "YmVuY2htYXJrLXNlY3JldC1ub3QtYS1yZWFsLW9uZSE="
+
+
+@dataclass(frozen=True)
+class WrkRun:
+    requests: int
+    seconds: float
+    status_errors: int
+    socket_errors: int
+    p50_ms: float
+    p99_ms: float
+    reused_ids: int
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+
+def write_pool(path: Path, size: int, first_post_id: int) -> None:
+    """``size`` freshly signed webhooks, one per line, each for a post of its own."""
+    signer = Signer(SECRET)
+    with path.open("w") as out:
+        for n in range(size):
+            body, headers = signer.signed(payload(SITE_URL, first_post_id + n, f"Intake {n}"))
+            out.write(
+                f"{headers['webhook-id']}\t{headers['webhook-timestamp']}\t"
+                f"{headers['webhook-signature']}\t{body.decode()}\n"
+            )
+
+
+def wrk(url: str, pool: Path, seconds: int) -> WrkRun:
+    command = [
+        "wrk",
+        f"-t{WRK_THREADS}",
+        f"-c{CONNECTIONS}",
+        f"-d{seconds}s",
+        "-s",
+        str(LUA),
+        url,
+    ]
+    env = {**os.environ, "BENCH_POOL": str(pool), "BENCH_THREADS": str(WRK_THREADS)}
+    out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 60)
+    if out.returncode != 0:
+        raise RuntimeError(f"wrk failed: {out.stderr.strip()}")
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("{"))
+    data = json.loads(line)
+    return WrkRun(
+        requests=int(data["requests"]),
+        seconds=data["duration_us"] / 1e6,
+        status_errors=int(data["status_errors"]),
+        socket_errors=int(data["socket_errors"]),
+        p50_ms=data["p50_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        reused_ids=int(data["reused_ids"]),
+    )
+
+
+@contextmanager
+def server(args: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[str]:
+    """Runs a web server process until the block ends; yields its URL."""
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, *args],
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{args} exited: {log.read_text()[-2000:]}")
+            try:
+                httpx.get(url + "/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{args} did not start") from None
+                time.sleep(0.1)
+        yield url + "/webhook"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
+def run(stack: Stack, quick: bool) -> Result:
+    seconds, rounds, pool_size = (2, 1, 8000) if quick else (10, 2, 40000)
+    result = Result(
+        "intake",
+        "5. Webhook intake: bridge web vs a bare Flask route (gunicorn, wrk, 100 connections)",
+        "≥ 0.5 of bare throughput; p99 ≤ 20 ms",
+    )
+    if shutil.which("wrk") is None:
+        result.notes.append("wrk is not installed (Debian package wrk): not measured.")
+        return result
+    runs: dict[str, list[WrkRun]] = {"bare": [], "bridge": []}
+    with tempfile.TemporaryDirectory(prefix="fib-intake-") as tmp:
+        root = Path(tmp)
+        bare_port, bridge_port = free_port(), free_port()
+        bridge_env = {
+            "BRIDGE_WEBHOOK_SECRET": SECRET,
+            "WP_URL": SITE_URL,
+            "WP_USER": "bench",
+            "WP_APP_PASSWORD": "bench bench",
+            "BRIDGE_DATA_DIR": str(root / "bridge"),
+            "BRIDGE_PORT": str(bridge_port),
+            "BRIDGE_LOG_LEVEL": "WARNING",
+        }
+        bare_args = ["-m", "bench.bare_app", "--port", str(bare_port)]
+        with (
+            server(bare_args, {}, bare_port, root / "bare.log") as bare_url,
+            server(["-m", "bridge.cli", "web"], bridge_env, bridge_port, root / "web.log") as url,
+        ):
+            order = ["bare", "bridge", "bridge", "bare"] if rounds > 1 else ["bare", "bridge"]
+            next_post = 1
+            for arm in order:
+                pool = root / f"pool-{next_post}.tsv"
+                write_pool(pool, pool_size, next_post)
+                next_post += pool_size
+                runs[arm].append(wrk(bare_url if arm == "bare" else url, pool, seconds))
+        recorded = sum(job_states(root / "bridge").values())
+    bare, bridge = runs["bare"], runs["bridge"]
+    bare_rate, bridge_rate = mean([r.rate for r in bare]), mean([r.rate for r in bridge])
+    result.add("runs per server × seconds", f"{len(bridge)} × {seconds}")
+    result.add("bare: requests/s", bare_rate, "{:.0f}")
+    result.add("bridge: requests/s", bridge_rate, "{:.0f}")
+    result.add("bridge / bare throughput", bridge_rate / bare_rate, "{:.2f}")
+    result.add(
+        "bare: latency p50 / p99 (ms)",
+        f"{max(r.p50_ms for r in bare):.1f} / {max(r.p99_ms for r in bare):.1f}",
+    )
+    result.add(
+        "bridge: latency p50 / p99 (ms)",
+        f"{max(r.p50_ms for r in bridge):.1f} / {max(r.p99_ms for r in bridge):.1f}",
+    )
+    result.add(
+        "bridge: non-2xx answers / socket errors",
+        f"{sum(r.status_errors for r in bridge)} / {sum(r.socket_errors for r in bridge)}",
+    )
+    result.add(
+        "bridge: jobs recorded / requests answered",
+        f"{recorded} / {sum(r.requests for r in bridge)}",
+    )
+    result.add("bridge: requests that reused a webhook id", sum(r.reused_ids for r in bridge), "{}")
+    result.notes.append(
+        f"gunicorn as `bridge web` runs it: 2 processes × 4 threads (gthread); wrk "
+        f"{WRK_THREADS} threads on the same machine. Latency is the worse of the runs."
+    )
+    return result

@@ -1,0 +1,167 @@
+"""When to poll a running Segmind request.
+
+A fixed interval spends most polls where no request finishes and notices a finished one half
+an interval late on average. :class:`LearnedSchedule` instead waits, without polling, until
+the fastest runs usually finish, polls densely through the run times it has seen, and falls
+back to the sparse interval in the tail. A :class:`PollBudget` shared by all requests caps
+the dense polls per minute, so many requests in flight cannot multiply the poll rate.
+
+The schedule learns the run-time distribution from the requests it saw finish (Segmind's
+page suggests 20–60 s; the prior is a lognormal of median 35 s and σ 0.35 until enough runs
+are seen).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from statistics import NormalDist
+from typing import Protocol
+
+
+class PollSchedule(Protocol):
+    """Decides the wait before each poll; told when a request was seen finished."""
+
+    def next_delay(self, elapsed: float) -> float:
+        """Seconds to wait before the next poll, ``elapsed`` seconds after submission."""
+        ...
+
+    def finished(self, after: float, by: float) -> None:
+        """A request finished after ``after`` and by ``by`` seconds from its submission."""
+        ...
+
+
+class FixedSchedule:
+    """A poll every ``interval`` seconds."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+
+    def next_delay(self, elapsed: float) -> float:
+        return self.interval
+
+    def finished(self, after: float, by: float) -> None:
+        pass
+
+
+class RunTimeModel:
+    """Run times of recent requests: quantiles from the last ``window`` seen, or from a
+    lognormal prior until ``min_samples`` are seen. Safe to share between threads."""
+
+    def __init__(
+        self,
+        *,
+        prior_median: float = 35.0,
+        prior_sigma: float = 0.35,
+        window: int = 200,
+        min_samples: int = 20,
+    ) -> None:
+        if prior_median <= 0 or prior_sigma < 0 or window < 1 or min_samples < 1:
+            raise ValueError("RunTimeModel needs a positive median, window and min_samples")
+        self.prior_median = prior_median
+        self.prior_sigma = prior_sigma
+        self.min_samples = min(min_samples, window)
+        self._samples: deque[float] = deque(maxlen=window)
+        self._lock = threading.Lock()
+
+    def observe(self, run_time: float) -> None:
+        if math.isfinite(run_time) and run_time >= 0:
+            with self._lock:
+                self._samples.append(run_time)
+
+    @property
+    def samples(self) -> int:
+        with self._lock:
+            return len(self._samples)
+
+    def quantile(self, q: float) -> float:
+        """The run time that a fraction ``q`` (0 < q < 1) of requests finish within."""
+        with self._lock:
+            ordered = sorted(self._samples) if len(self._samples) >= self.min_samples else None
+        if ordered is None:
+            return self.prior_median * math.exp(self.prior_sigma * NormalDist().inv_cdf(q))
+        position = (len(ordered) - 1) * q
+        low = math.floor(position)
+        high = min(low + 1, len(ordered) - 1)
+        return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+class PollBudget:
+    """At most ``per_minute`` dense polls a minute across every request sharing it (a token
+    bucket holding up to ``burst`` polls). Safe to share between threads."""
+
+    def __init__(
+        self,
+        per_minute: float,
+        *,
+        burst: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if per_minute <= 0:
+            raise ValueError("per_minute must be positive")
+        self.rate = per_minute / 60.0
+        self.capacity = burst if burst is not None else max(1.0, per_minute / 6.0)
+        self._tokens = self.capacity
+        self._clock = clock
+        self._last = clock()
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        """Spends one poll if the budget has one left."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
+            self._last = now
+            if self._tokens < 1.0:
+                return False
+            self._tokens -= 1.0
+            return True
+
+
+class LearnedSchedule:
+    """Wait until the ``start_quantile`` run time, poll every ``dense_interval`` seconds up
+    to the ``end_quantile`` run time, then every ``sparse_interval`` seconds.
+
+    Polls per request grow with the width of the likely window over ``dense_interval``;
+    a smaller interval buys a shorter delay with more polls (see ``bench/`` for the curve).
+    With a ``budget``, a dense poll the budget cannot pay for waits ``sparse_interval``
+    instead.
+    """
+
+    def __init__(
+        self,
+        model: RunTimeModel | None = None,
+        *,
+        dense_interval: float = 1.5,
+        sparse_interval: float = 7.0,
+        start_quantile: float = 0.1,
+        end_quantile: float = 0.95,
+        budget: PollBudget | None = None,
+    ) -> None:
+        if not 0 < start_quantile < end_quantile < 1:
+            raise ValueError("need 0 < start_quantile < end_quantile < 1")
+        if dense_interval <= 0 or sparse_interval <= 0:
+            raise ValueError("poll intervals must be positive")
+        self.model = model or RunTimeModel()
+        self.dense_interval = dense_interval
+        self.sparse_interval = sparse_interval
+        self.start_quantile = start_quantile
+        self.end_quantile = end_quantile
+        self.budget = budget
+
+    def next_delay(self, elapsed: float) -> float:
+        start = self.model.quantile(self.start_quantile)
+        if elapsed < start:
+            return start - elapsed
+        dense = elapsed < self.model.quantile(self.end_quantile)
+        if dense and (self.budget is None or self.budget.take()):
+            return self.dense_interval
+        return self.sparse_interval
+
+    def finished(self, after: float, by: float) -> None:
+        """Learns the run time as the middle of the interval it is known to lie in."""
+        if 0 <= after <= by:
+            self.model.observe((after + by) / 2.0)
