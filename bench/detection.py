@@ -9,6 +9,7 @@ when a poll first saw it finished, and how many polls it got.
 
 from __future__ import annotations
 
+import ipaddress
 import random
 import threading
 import time
@@ -20,6 +21,7 @@ from bench.report import Result
 from bench.stack import Stack
 from bench.stats import mean, percentile
 from bridge.config import Settings
+from bridge.download import ImageDownloader
 from bridge.providers.base import Prompt
 from bridge.providers.segmind import (
     LearnedSchedule,
@@ -132,7 +134,11 @@ def run_arm(
     prompt = Prompt("Benchmark", "", "Title: Benchmark\n\nDescription: \n")
 
     def one(_: int) -> None:
-        with SegmindClient(fake.api_key, fake.workflow_url) as client:
+        with SegmindClient(
+            fake.api_key,
+            fake.workflow_url,
+            downloader=ImageDownloader(allow=(ipaddress.ip_network("127.0.0.1/32"),)),
+        ) as client:
             factory(client, clock).generate(prompt, _MemoryCheckpoint())
 
     with ThreadPoolExecutor(concurrent) as pool:

@@ -53,6 +53,7 @@ class Stack:
             "WP_APP_PASSWORD": site.bridge.app_password,
             "BRIDGE_WEBHOOK_SECRET": self.secret,
             "BRIDGE_LOG_LEVEL": "WARNING",
+            "BRIDGE_DOWNLOAD_ALLOW": "127.0.0.1/32",  # the Segmind fake serves its images here
             **extra,
         }
 

@@ -21,6 +21,7 @@ DEFAULT_WORKFLOW_URL = "https://api.segmind.com/workflows/66b518aa31bd2081a8de2a
 
 ProviderName = Literal["local", "segmind"]
 TransportName = Literal["rest", "xmlrpc"]
+PollScheduleName = Literal["fixed", "learned"]
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -46,6 +47,9 @@ class Settings:
     segmind_api_key: str | None
     segmind_workflow_url: str
     poll_interval: float
+    poll_schedule: PollScheduleName
+    poll_dense_interval: float
+    poll_budget: float
     provider_deadline: float
     data_dir: Path
     host: str
@@ -108,6 +112,13 @@ class Settings:
             segmind_api_key=api_key,
             segmind_workflow_url=reader.url("SEGMIND_WORKFLOW_URL", default=DEFAULT_WORKFLOW_URL),
             poll_interval=reader.number("SEGMIND_POLL_INTERVAL", 7.0, low=0.01, high=300),
+            poll_schedule="learned"
+            if reader.choice("SEGMIND_POLL_SCHEDULE", ("fixed", "learned"), "fixed") == "learned"
+            else "fixed",
+            poll_dense_interval=reader.number(
+                "SEGMIND_POLL_DENSE_INTERVAL", 1.5, low=0.01, high=300
+            ),
+            poll_budget=reader.number("SEGMIND_POLL_BUDGET", 240.0, low=1, high=100000),
             provider_deadline=reader.number("SEGMIND_DEADLINE", 600.0, low=1, high=86400),
             data_dir=Path(reader.optional("BRIDGE_DATA_DIR") or "var").expanduser(),
             host=reader.optional("BRIDGE_HOST") or "127.0.0.1",

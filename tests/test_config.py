@@ -144,3 +144,22 @@ def test_a_bad_download_allow_entry_is_named(secret: str) -> None:
             {**BASE, "BRIDGE_WEBHOOK_SECRET": secret, "BRIDGE_DOWNLOAD_ALLOW": "10.0.0.0/8,cdn"}
         )
     assert "BRIDGE_DOWNLOAD_ALLOW" in str(caught.value) and "'cdn'" in str(caught.value)
+
+
+def test_polling_is_fixed_unless_the_learned_schedule_is_chosen(secret: str) -> None:
+    from bridge.providers import create_provider
+    from bridge.providers.segmind import SegmindProvider
+    from bridge.providers.segmind.schedule import FixedSchedule, LearnedSchedule
+
+    env = {**BASE, "BRIDGE_WEBHOOK_SECRET": secret, "SEGMIND_API_KEY": "sk-test"}
+    fixed = create_provider(Settings.from_env(env))
+    assert isinstance(fixed, SegmindProvider) and isinstance(fixed.schedule, FixedSchedule)
+    learned = create_provider(
+        Settings.from_env(
+            {**env, "SEGMIND_POLL_SCHEDULE": "learned", "SEGMIND_POLL_DENSE_INTERVAL": "2"}
+        )
+    )
+    assert isinstance(learned, SegmindProvider) and isinstance(learned.schedule, LearnedSchedule)
+    assert learned.schedule.dense_interval == 2.0
+    with pytest.raises(ConfigError, match="SEGMIND_POLL_SCHEDULE"):
+        Settings.from_env({**env, "SEGMIND_POLL_SCHEDULE": "eager"})

@@ -17,6 +17,7 @@ from bridge.providers.segmind import (
     SegmindProvider,
 )
 from devenv.segmind_fake import FakeSegmind, JobScript
+from tests.test_segmind_client import loopback_downloader
 
 PROMPT = Prompt("A post", "", "Title: A post\n\nDescription: \n")
 
@@ -134,7 +135,9 @@ def test_impossible_bounds_teach_nothing(bounds: tuple[float, float]) -> None:
 def test_provider_with_learned_schedule_skips_the_polls_before_runs_usually_end(
     fake: FakeSegmind,
 ) -> None:
-    with SegmindClient(fake.api_key, fake.workflow_url, timeout=5.0) as client:
+    with SegmindClient(
+        fake.api_key, fake.workflow_url, timeout=5.0, downloader=loopback_downloader()
+    ) as client:
         fixed = SegmindProvider(client, poll_interval=0.02, deadline=10.0)
         fixed.generate(PROMPT, MemoryCheckpoint())
         fixed_polls = fake.polls
@@ -152,7 +155,9 @@ def test_provider_with_learned_schedule_skips_the_polls_before_runs_usually_end(
 
 
 def test_a_resumed_request_is_polled_at_once_without_learning(fake: FakeSegmind) -> None:
-    with SegmindClient(fake.api_key, fake.workflow_url, timeout=5.0) as client:
+    with SegmindClient(
+        fake.api_key, fake.workflow_url, timeout=5.0, downloader=loopback_downloader()
+    ) as client:
         checkpoint = MemoryCheckpoint()
         checkpoint.save(client.submit(PROMPT.text).poll_url)
         model = RunTimeModel(prior_median=60.0, prior_sigma=0.35)  # would wait ~40 s

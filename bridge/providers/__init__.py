@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bridge.config import Settings
 from bridge.providers.base import Provider
+
+if TYPE_CHECKING:
+    from bridge.providers.segmind.schedule import PollSchedule
 
 
 def create_provider(settings: Settings) -> Provider:
@@ -22,8 +27,24 @@ def create_provider(settings: Settings) -> Provider:
             settings.segmind_api_key, settings.segmind_workflow_url, downloader=downloader
         )
         return SegmindProvider(
-            client, poll_interval=settings.poll_interval, deadline=settings.provider_deadline
+            client,
+            poll_interval=settings.poll_interval,
+            deadline=settings.provider_deadline,
+            schedule=_schedule(settings),
         )
     from bridge.providers.local import LocalProvider
 
     return LocalProvider()
+
+
+def _schedule(settings: Settings) -> PollSchedule:
+    """Polling every ``SEGMIND_POLL_INTERVAL``, or densely where runs usually end (learned)."""
+    from bridge.providers.segmind.schedule import FixedSchedule, LearnedSchedule, PollBudget
+
+    if settings.poll_schedule == "fixed":
+        return FixedSchedule(settings.poll_interval)
+    return LearnedSchedule(
+        dense_interval=settings.poll_dense_interval,
+        sparse_interval=settings.poll_interval,
+        budget=PollBudget(settings.poll_budget),
+    )
