@@ -38,15 +38,31 @@ def _web(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from bridge.jobs import JobStore
+    from bridge.periodic import Periodic
+    from bridge.sweeper import Sweeper
     from bridge.tasks import create_queue
 
     queue = create_queue(settings)
+    store = JobStore(settings.jobs_db)
+    # Each worker sweeps; the sweep claims stalled jobs atomically, so several workers can.
+    background = [
+        Periodic(
+            "sweep", settings.sweep_interval, Sweeper(store, queue, settings.lease_seconds).sweep
+        )
+    ]
     # An idle worker looks for new jobs at least every half second (huey's default backs off
     # to 10 s), so a post published after a quiet spell still starts at once.
     consumer = queue.huey.create_consumer(
         workers=settings.worker_threads, worker_type="thread", periodic=False, max_delay=0.5
     )
-    consumer.run()
+    for thread in background:
+        thread.start()
+    try:
+        consumer.run()
+    finally:
+        for thread in background:
+            thread.stop()
     return 0
 
 

@@ -49,6 +49,9 @@ class Settings:
     job_retries: int
     retry_delay: float
     log_level: str
+    lease_seconds: float
+    sweep_interval: float
+    reconcile_interval: float
 
     @property
     def jobs_db(self) -> Path:
@@ -104,6 +107,9 @@ class Settings:
             log_level=reader.choice(
                 "BRIDGE_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True
             ),
+            lease_seconds=reader.number("BRIDGE_LEASE_SECONDS", 60.0, low=0.5, high=3600),
+            sweep_interval=reader.number("BRIDGE_SWEEP_INTERVAL", 15.0, low=0.1, high=3600),
+            reconcile_interval=reader.number("BRIDGE_RECONCILE_INTERVAL", 0.0, low=0, high=86400),
         )
         if problems:
             raise ConfigError(problems)

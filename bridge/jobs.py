@@ -51,6 +51,11 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_post ON jobs (site_url, post_id, state);
 """
 
+# The lease: who runs an active job and until when that claim holds. ``lease_owner`` NULL with
+# a ``lease_until`` means "in the queue, expected to start by then"; an owner means a worker
+# runs it and renews ``lease_until`` while it is alive. Added to older databases on open.
+_LEASE_COLUMNS = {"lease_owner": "TEXT", "lease_until": "REAL"}
+
 
 @dataclass(frozen=True)
 class NewJob:
@@ -111,6 +116,7 @@ class JobStore:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+            _add_lease_columns(db)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -184,6 +190,78 @@ class JobStore:
             raise KeyError(job_id)
         return _job(row)
 
+    def claim(self, job_id: str, owner: str, seconds: float) -> bool:
+        """Takes the lease of an active job for ``owner``; False when another live worker holds
+        it or the job has ended. A queued lease (no owner) or an expired one can be taken."""
+        now = time.time()
+        with self._connect() as db:
+            cursor = db.execute(
+                "UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id = ? "
+                "AND state IN (?, ?, ?) "
+                "AND (lease_owner IS NULL OR lease_owner = ? OR lease_until IS NULL "
+                "OR lease_until < ?)",
+                (owner, now + seconds, job_id, *ACTIVE_STATES, owner, now),
+            )
+            return cursor.rowcount == 1
+
+    def renew(self, owners: list[str], seconds: float) -> None:
+        """Extends the leases these owners hold (the worker's heartbeat)."""
+        if not owners:
+            return
+        marks = ", ".join("?" for _ in owners)
+        with self._connect() as db:
+            db.execute(
+                f"UPDATE jobs SET lease_until = ? WHERE lease_owner IN ({marks})",
+                (time.time() + seconds, *owners),
+            )
+
+    def release(self, job_id: str, owner: str, *, wait: float) -> None:
+        """Gives the lease back: the job waits in the queue, expected to start within
+        ``wait`` seconds (a retry's delay plus a grace period)."""
+        with self._connect() as db:
+            db.execute(
+                "UPDATE jobs SET lease_owner = NULL, lease_until = ? "
+                "WHERE id = ? AND lease_owner = ?",
+                (time.time() + wait, job_id, owner),
+            )
+
+    def take_stalled(self, grace: float, limit: int = 100) -> list[str]:
+        """Claims, atomically, active jobs whose lease ran out (their worker died, or their
+        queue entry was lost) and marks them queued again for ``grace`` seconds.
+
+        Several sweepers may call this at once: each stalled job goes to exactly one of them.
+        A job with no lease at all counts as stalled once it is ``grace`` seconds old.
+        """
+        now = time.time()
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                rows = db.execute(
+                    "SELECT id FROM jobs WHERE state IN (?, ?, ?) AND ("
+                    "lease_until < ? OR (lease_until IS NULL AND updated_at < ?)) "
+                    "ORDER BY created_at LIMIT ?",
+                    (*ACTIVE_STATES, now, now - grace, limit),
+                ).fetchall()
+                ids = [str(row["id"]) for row in rows]
+                db.executemany(
+                    "UPDATE jobs SET lease_owner = NULL, lease_until = ? WHERE id = ?",
+                    [(now + grace, job_id) for job_id in ids],
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return ids
+
+    def has_job(self, site_url: str, post_id: int) -> bool:
+        """Whether the post ever had a job (any state)."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT 1 FROM jobs WHERE site_url = ? AND post_id = ? LIMIT 1",
+                (site_url, post_id),
+            ).fetchone()
+        return row is not None
+
     def ping(self) -> None:
         """Raises if the database cannot be read."""
         with self._connect() as db:
@@ -203,6 +281,17 @@ class JobCheckpoint:
 
     def save(self, reference: str) -> None:
         self.store.update(self.job_id, provider_ref=reference)
+
+
+def _add_lease_columns(db: sqlite3.Connection) -> None:
+    present = {str(row["name"]) for row in db.execute("PRAGMA table_info(jobs)")}
+    for name, kind in _LEASE_COLUMNS.items():
+        if name not in present:
+            try:
+                db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
+            except sqlite3.OperationalError as exc:  # another process added it first
+                if "duplicate column" not in str(exc):
+                    raise
 
 
 def _job(row: sqlite3.Row) -> Job:

@@ -5,6 +5,7 @@ The queue carries only job ids; the job record (``bridge.jobs``) holds the state
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,9 +16,12 @@ from huey.exceptions import RetryTask
 
 from bridge.config import Settings
 from bridge.jobs import JobStore
+from bridge.leases import LeaseKeeper, new_owner
 from bridge.pipeline import Pipeline, RetryLater, RetryPolicy
 from bridge.providers import create_provider
 from bridge.wordpress import WordPressClient
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -30,10 +34,19 @@ class JobQueue:
     def enqueue(self, job_id: str) -> None:
         self.run_job(job_id)
 
+    def waiting_job_ids(self) -> set[str]:
+        """Job ids that have an entry in the queue or in its schedule (retries)."""
+        tasks = [*self.huey.pending(), *self.huey.scheduled()]
+        return {str(task.args[0]) for task in tasks if task.args}
+
 
 def create_queue(settings: Settings, *, immediate: bool = False) -> JobQueue:
     """Builds the queue. Both the web side and the worker call this; only the worker runs
-    tasks, building its pipeline the first time one arrives."""
+    tasks, building its pipeline the first time one arrives.
+
+    A task first takes the job's lease: a job another live worker runs, or one that has ended,
+    is left alone, so a job queued twice (by the sweep) still runs once at a time.
+    """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     huey = SqliteHuey(
         name="featured-image-bridge",
@@ -42,12 +55,20 @@ def create_queue(settings: Settings, *, immediate: bool = False) -> JobQueue:
         immediate=immediate,
     )
     pipeline = _lazy(lambda: build_pipeline(settings))
+    store = JobStore(settings.jobs_db)
+    keeper = LeaseKeeper(store, settings.lease_seconds)
 
     def run_job(job_id: str) -> None:
-        try:
-            pipeline().run(job_id)
-        except RetryLater as later:
-            raise RetryTask(str(later), delay=later.delay) from None
+        owner = new_owner()
+        if not store.claim(job_id, owner, settings.lease_seconds):
+            log.info("job %s: already running elsewhere or finished; skipped", job_id)
+            return
+        with keeper.hold(owner):
+            try:
+                pipeline().run(job_id)
+            except RetryLater as later:
+                store.release(job_id, owner, wait=later.delay + settings.lease_seconds)
+                raise RetryTask(str(later), delay=later.delay) from None
 
     task: Any = huey.task(name="run_job")
     return JobQueue(huey=huey, run_job=task(run_job))

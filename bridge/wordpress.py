@@ -121,12 +121,18 @@ class WordPressClient:
         alt_text: str,
         title: str,
         post_id: int,
+        description: str = "",
     ) -> int:
         """Adds an image to the media library, attached to the post; returns its id."""
         media = self._call(
             "POST",
             "/wp/v2/media",
-            params={"alt_text": alt_text, "title": title, "post": post_id},
+            params={
+                "alt_text": alt_text,
+                "title": title,
+                "post": post_id,
+                "description": description,
+            },
             content=data,
             headers={
                 "Content-Type": mime_type,
@@ -134,6 +140,56 @@ class WordPressClient:
             },
         )
         return int(media["id"])
+
+    def find_media(self, post_id: int, marker: str) -> list[int]:
+        """Ids of the post's attachments whose description contains ``marker``, lowest first.
+
+        ``marker`` must be one word (letters and digits) so WordPress's search finds it.
+        """
+        items = self._call(
+            "GET",
+            "/wp/v2/media",
+            params={
+                "parent": post_id,
+                "search": marker,
+                "context": "edit",
+                "_fields": "id,description",
+                "per_page": 100,
+                "orderby": "id",
+                "order": "asc",
+            },
+        )
+        found = []
+        for item in items if isinstance(items, list) else []:
+            description = item.get("description")
+            raw = description.get("raw", "") if isinstance(description, dict) else ""
+            if marker in str(raw):
+                found.append(int(item["id"]))
+        return sorted(found)
+
+    def delete_media(self, media_id: int) -> None:
+        """Deletes an attachment and its files for good."""
+        self._call("DELETE", f"/wp/v2/media/{media_id}", params={"force": "true"})
+
+    def published_posts(self, post_type: str, page: int, per_page: int = 100) -> list[PostSummary]:
+        """One page of the post type's published posts, newest first; [] past the last page."""
+        try:
+            items = self._call(
+                "GET",
+                f"/wp/v2/{self.rest_base(post_type)}",
+                params={
+                    "status": "publish",
+                    "context": "edit",
+                    "_fields": "id,featured_media,title,excerpt,slug,meta",
+                    "per_page": per_page,
+                    "page": page,
+                },
+            )
+        except WordPressError as exc:
+            if exc.status == 400 and page > 1:  # WordPress: rest_post_invalid_page_number
+                return []
+            raise
+        return [_summary(item) for item in items if isinstance(item, dict)]
 
     def update_post(
         self,
@@ -157,6 +213,36 @@ class WordPressClient:
         if featured_media is not None:
             body["featured_media"] = featured_media
         self._call("POST", f"/wp/v2/{self.rest_base(post_type)}/{post_id}", json=body)
+
+
+@dataclass(frozen=True)
+class PostSummary:
+    """A published post as the reconciliation sees it."""
+
+    post_id: int
+    featured_media: int
+    title: str
+    excerpt: str
+    slug: str
+    meta: dict[str, Any]
+
+
+def _summary(item: dict[str, Any]) -> PostSummary:
+    def text(field: str) -> str:
+        value = item.get(field)
+        if isinstance(value, dict):
+            value = value.get("raw", value.get("rendered", ""))
+        return str(value or "")
+
+    meta = item.get("meta")
+    return PostSummary(
+        post_id=int(item["id"]),
+        featured_media=int(item.get("featured_media") or 0),
+        title=text("title"),
+        excerpt=text("excerpt"),
+        slug=str(item.get("slug") or ""),
+        meta=dict(meta) if isinstance(meta, dict) else {},
+    )
 
 
 def _error(route: str, response: httpx.Response) -> WordPressError:
