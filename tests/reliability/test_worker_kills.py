@@ -1,0 +1,73 @@
+"""SIGKILL the worker at any moment: every post still gets exactly one image, paid once."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from devenv.chaos import Tally, WorkerKiller, count, settle
+from devenv.posts import EditorSession
+from devenv.segmind_fake import FakeSegmind
+from tests.reliability.conftest import BridgeFactory, kills_wanted
+
+pytestmark = pytest.mark.wordpress
+
+POSTS_PER_RUN = 6
+KILLS_PER_RUN = 5
+
+
+def _publish(editor: EditorSession, label: str, n: int) -> list[int]:
+    return [
+        editor.create_post(f"{label} {i}", excerpt=f"Post {i} of a run that loses its worker.")
+        for i in range(n)
+    ]
+
+
+def test_random_worker_kills_lose_nothing_and_pay_once(
+    start_bridge: BridgeFactory,
+    segmind: FakeSegmind,
+    editor: EditorSession,
+    report: list[Tally],
+) -> None:
+    bridge = start_bridge()
+    killer = WorkerKiller(bridge, random.Random(4))
+    tally = Tally(f"worker SIGKILL at random ({kills_wanted()} kills)")
+    for run in range(math.ceil(kills_wanted() / KILLS_PER_RUN)):
+        before = len(segmind.submissions)
+        posts = _publish(editor, f"Kill run {run} post", POSTS_PER_RUN)
+        killer.kill_at_random(min(KILLS_PER_RUN, kills_wanted() - killer.kills), 0.1, 0.9)
+        views = settle(editor, posts, timeout=90, poke=lambda: None)
+        count(tally, editor, views, len(segmind.submissions) - before)
+    tally.notes = f"kills: {killer.kills}; jobs in flight at a kill: {killer.phase_note()}"
+    report.append(tally)
+    assert killer.kills >= kills_wanted()
+    assert (tally.lost, tally.duplicates, tally.failed_reported) == (0, 0, 0), tally.row()
+    assert tally.featured == tally.posts
+    assert tally.submissions == tally.posts, "a provider request was paid twice"
+
+
+@pytest.mark.parametrize(
+    "phase", ["before submit", "polling", "after download", "during upload", "after upload"]
+)
+def test_a_kill_in_each_phase_resumes_the_job(
+    start_bridge: BridgeFactory,
+    segmind: FakeSegmind,
+    editor: EditorSession,
+    report: list[Tally],
+    phase: str,
+) -> None:
+    bridge = start_bridge()
+    killer = WorkerKiller(bridge, random.Random(0))
+    posts = _publish(editor, f"Killed {phase}", 3)
+    hit = killer.kill_in_phase(phase, timeout=20)
+    views = settle(editor, posts, timeout=60, poke=lambda: None)
+    tally = Tally(f"worker SIGKILL {phase}")
+    count(tally, editor, views, len(segmind.submissions))
+    tally.notes = f"jobs in flight at the kill: {killer.phase_note()}"
+    report.append(tally)
+    assert hit or phase == "after upload", f"no job reached the phase {phase!r}"
+    assert (tally.lost, tally.duplicates, tally.failed_reported) == (0, 0, 0), tally.row()
+    assert tally.featured == tally.posts
+    assert tally.submissions == tally.posts
