@@ -133,6 +133,23 @@ def job_phases(jobs_db: Path) -> Counter[str]:
     return phases
 
 
+def retry_notes(jobs_db: Path) -> list[str]:
+    """The errors of active jobs that wait to retry (``... (retrying)``)."""
+    if not jobs_db.exists():
+        return []
+    db = sqlite3.connect(f"file:{jobs_db}?mode=ro", uri=True, timeout=5)
+    try:
+        rows = db.execute(
+            "SELECT error FROM jobs WHERE state IN ('queued', 'generating', 'uploading') "
+            "AND error LIKE '%(retrying)'"
+        ).fetchall()
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        db.close()
+    return [str(row[0]) for row in rows]
+
+
 class WorkerKiller:
     """SIGKILLs the bridge worker at random moments and starts a new one at once."""
 

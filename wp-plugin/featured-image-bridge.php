@@ -29,6 +29,7 @@ require_once FIB_PLUGIN_DIR . '/includes/plugin.php';
 require_once FIB_PLUGIN_DIR . '/includes/settings.php';
 require_once FIB_PLUGIN_DIR . '/includes/signature.php';
 require_once FIB_PLUGIN_DIR . '/includes/webhook.php';
+require_once FIB_PLUGIN_DIR . '/includes/delivery.php';
 require_once FIB_PLUGIN_DIR . '/includes/status.php';
 
 register_activation_hook( __FILE__, '\FeaturedImageBridge\activate' );

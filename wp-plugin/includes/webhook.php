@@ -145,7 +145,7 @@ function handle_response( $post_id, $response, $bridge_url ) {
 			$bridge_url,
 			$response->get_error_message()
 		);
-		record_status( $post_id, 'failed', $message );
+		defer_delivery( $post_id, $message );
 		return new \WP_Error( 'fib_unreachable', $message );
 	}
 
