@@ -15,6 +15,7 @@ controls exist over HTTP under ``/_fake/``::
     POST /_fake/jobs   [{"outcome": "failed", ...}, ...]   queue JobScripts
     POST /_fake/fail   {"phase": "submit"|"poll", "status": 429, "times": 1,
                         "body": optional str, "headers": optional object}
+                       (status 0: close the connection without answering)
     GET  /_fake/stats  {"submissions", "polls", "downloads", "credits"}
     POST /_fake/reset
 
@@ -27,6 +28,7 @@ import argparse
 import io
 import json
 import signal
+import socket
 import threading
 import time
 import uuid
@@ -41,7 +43,7 @@ from flask import Flask, Response, request
 from PIL import Image, ImageDraw
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-__all__ = ["FakeSegmind", "JobScript", "WORKFLOW_ID", "image_bytes", "main"]
+__all__ = ["DROP", "FakeSegmind", "JobScript", "WORKFLOW_ID", "image_bytes", "main"]
 
 WORKFLOW_ID = "66b518aa31bd2081a8de2a98-v5"
 INPUT_FIELD = "Blog_title_and_description"
@@ -50,6 +52,9 @@ Outcome = Literal["completed", "failed"]
 OutputShape = Literal["list", "object"]
 FailureField = Literal["error", "error_message"]
 ImageFormat = Literal["PNG", "JPEG", "WEBP"]
+
+DROP = 0
+"""An injected ``status`` that closes the connection instead of answering."""
 
 _EXTENSIONS: dict[str, str] = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 _CONTENT_TYPES: dict[str, str] = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
@@ -313,6 +318,9 @@ class FakeSegmind:
     ) -> None:
         """The next ``times`` submissions answer ``status`` (after the key check).
 
+        ``status`` :data:`DROP` (0) closes the connection without an answer, before the
+        submission is accepted (so it costs no credit).
+
         4xx answer ``{"error": ...}``; 5xx an nginx-style HTML page; ``body`` overrides
         (any status, even 200, for malformed-answer tests). 429 carries
         ``x-rate-limit-reset-at-utc`` 60 s ahead unless ``headers`` are given.
@@ -422,6 +430,8 @@ class FakeSegmind:
 
     def _injected(self, injection: _Injection, phase: str) -> Response:
         status = injection.status
+        if status == DROP:
+            return self._drop()
         headers = dict(injection.headers)
         if status == 429 and not injection.headers:
             reset = datetime.now(UTC) + timedelta(seconds=60)
@@ -449,6 +459,13 @@ class FakeSegmind:
         with self._lock:
             response.headers.setdefault("x-remaining-credits", str(self.credits))
         return response
+
+    def _drop(self) -> Response:
+        """Closes the client's connection with no answer (a proxy or network cutting it)."""
+        connection = request.environ.get("werkzeug.socket")
+        if isinstance(connection, socket.socket):
+            connection.shutdown(socket.SHUT_RDWR)
+        return Response("", status=502)  # never reaches the client
 
     def _submit_view(self, workflow_id: str) -> Response:
         auth = self._auth()
@@ -577,7 +594,7 @@ class FakeSegmind:
         if (
             phase not in ("submit", "poll")
             or not isinstance(status, int)
-            or not 100 <= status <= 599
+            or not (100 <= status <= 599 or status == DROP)
             or not isinstance(times, int)
             or times < 1
             or (body is not None and not isinstance(body, str))
