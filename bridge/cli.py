@@ -40,8 +40,10 @@ def _web(settings: Settings, args: argparse.Namespace) -> int:
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from bridge.jobs import JobStore
     from bridge.periodic import Periodic
+    from bridge.reconcile import Reconciler
     from bridge.sweeper import Sweeper
     from bridge.tasks import create_queue
+    from bridge.wordpress import WordPressClient
 
     queue = create_queue(settings)
     store = JobStore(settings.jobs_db)
@@ -51,6 +53,10 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
             "sweep", settings.sweep_interval, Sweeper(store, queue, settings.lease_seconds).sweep
         )
     ]
+    if settings.reconcile_interval > 0:
+        wordpress = WordPressClient(settings.wp_url, settings.wp_user, settings.wp_app_password)
+        reconciler = Reconciler(store, queue, wordpress, settings.wp_url)
+        background.append(Periodic("reconcile", settings.reconcile_interval, reconciler.reconcile))
     # An idle worker looks for new jobs at least every half second (huey's default backs off
     # to 10 s), so a post published after a quiet spell still starts at once.
     consumer = queue.huey.create_consumer(
