@@ -21,8 +21,6 @@ from devenv.bridge_process import BridgeProcesses
 from devenv.posts import EditorSession, PostView
 from devenv.wordpress import LocalWordPress
 
-FINAL = ("done", "failed")
-
 
 @dataclass
 class Tally:
@@ -56,6 +54,12 @@ def table(rows: Iterable[Tally]) -> str:
     return "\n".join([Tally.HEADER, *(row.row() for row in rows)]) + "\n"
 
 
+def is_final(view: PostView) -> bool:
+    """Done, or failed with its reason. WordPress saves the status meta one key at a time, so
+    a reader can see ``failed`` a moment before the message that goes with it."""
+    return view.generation == "done" or (view.generation == "failed" and bool(view.message))
+
+
 def settle(
     editor: EditorSession, post_ids: Iterable[int], timeout: float, poke: Callable[[], None]
 ) -> dict[int, PostView]:
@@ -70,7 +74,7 @@ def settle(
         poke()
         for post_id in list(pending):
             views[post_id] = editor.post(post_id)
-            if views[post_id].generation in FINAL:
+            if is_final(views[post_id]):
                 pending.remove(post_id)
         if pending:
             time.sleep(0.25)
@@ -95,7 +99,7 @@ def count(
     tally.posts += len(views)
     tally.submissions += submissions
     for post_id, view in views.items():
-        if view.generation not in FINAL:
+        if not is_final(view):
             tally.lost += 1
         elif view.generation == "failed":
             tally.failed_reported += 1
