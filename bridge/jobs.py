@@ -225,6 +225,27 @@ class JobStore:
                 (time.time() + wait, job_id, owner),
             )
 
+    def lease_owners(self) -> set[str]:
+        """Owners of the leases on active jobs."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT DISTINCT lease_owner FROM jobs WHERE state IN (?, ?, ?) "
+                "AND lease_owner IS NOT NULL",
+                ACTIVE_STATES,
+            ).fetchall()
+        return {str(row[0]) for row in rows}
+
+    def expire(self, owners: list[str]) -> None:
+        """Ends these owners' leases now (they are known to be dead)."""
+        if not owners:
+            return
+        marks = ", ".join("?" for _ in owners)
+        with self._connect() as db:
+            db.execute(
+                f"UPDATE jobs SET lease_until = ? WHERE lease_owner IN ({marks})",
+                (time.time() - 1, *owners),
+            )
+
     def take_stalled(self, grace: float, limit: int = 100) -> list[str]:
         """Claims, atomically, active jobs whose lease ran out (their worker died, or their
         queue entry was lost) and marks them queued again for ``grace`` seconds.

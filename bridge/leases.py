@@ -26,6 +26,34 @@ def new_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
+def dead_owners(owners: set[str]) -> list[str]:
+    """The owners that ran in a process of this host that no longer exists.
+
+    A worker restarted after a crash resumes its jobs at once instead of waiting for their
+    leases to run out. Owners on other hosts, and any process that still exists (even one
+    that reuses a dead worker's pid), are left to the lease.
+    """
+    host = socket.gethostname()
+    dead = []
+    for owner in owners:
+        parts = owner.rsplit(":", 2)
+        if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
+            continue
+        if not _process_exists(int(parts[1])):
+            dead.append(owner)
+    return sorted(dead)
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
+
+
 class LeaseKeeper:
     """Renews the leases held by one worker process from a single background thread."""
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 
 from bridge.jobs import JobStore
+from bridge.leases import dead_owners
 from bridge.tasks import JobQueue
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,12 @@ class Sweeper:
         self.grace = grace
 
     def sweep(self) -> list[str]:
-        """One pass; returns the ids of the jobs it queued again."""
+        """One pass; returns the ids of the jobs it queued again.
+
+        Leases held by a dead process of this host end at once, so a worker restarted after
+        a crash resumes its jobs without waiting for the leases to run out.
+        """
+        self.store.expire(dead_owners(self.store.lease_owners()))
         stalled = self.store.take_stalled(self.grace)
         if not stalled:
             return []

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -87,3 +91,18 @@ def test_the_sweep_requeues_a_job_whose_queue_entry_was_lost(
     _expire(store, job_id)
     assert sweeper.sweep() == [], "a job still in the queue is not queued twice"
     assert queue.huey.pending_count() == 1
+
+
+def test_a_dead_local_workers_leases_end_at_the_next_sweep(
+    tmp_path: Path, settings: Settings
+) -> None:
+    store = JobStore(settings.jobs_db)
+    queue = create_queue(settings)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    host = socket.gethostname()
+    crashed, alive, remote = _job(store, 1), _job(store, 2), _job(store, 3)
+    store.claim(crashed, f"{host}:{dead.pid}:abc", 60)
+    store.claim(alive, f"{host}:{os.getpid()}:abc", 60)
+    store.claim(remote, f"elsewhere.example:{dead.pid}:abc", 60)
+    assert Sweeper(store, queue, grace=60).sweep() == [crashed]
