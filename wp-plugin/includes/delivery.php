@@ -51,6 +51,7 @@ function defer_delivery( $post_id, $reason ) {
 
 	if ( $delivery['attempts'] > FIB_DELIVERY_MAX_ATTEMPTS ) {
 		delete_post_meta( $post_id, FIB_DELIVERY_META );
+		wp_clear_scheduled_hook( FIB_REDELIVER_HOOK, array( (int) $post_id ) );
 		record_status( $post_id, 'failed', $reason );
 		return;
 	}
@@ -91,7 +92,7 @@ function redelivery_delay( $attempt ) {
  * The pending delivery of a post, or null.
  *
  * @param int $post_id Post ID.
- * @return array{id: string, attempts: int, next?: int}|null
+ * @return array{id: string, attempts: int}|null
  */
 function pending_delivery( $post_id ) {
 	$delivery = get_post_meta( $post_id, FIB_DELIVERY_META, true );
