@@ -8,6 +8,7 @@ provider submissions paid, duplicate attachments, and posts lost (never finished
 
 from __future__ import annotations
 
+import json
 import random
 import signal
 import sqlite3
@@ -16,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from devenv.bridge_process import BridgeProcesses
 from devenv.posts import EditorSession, PostView
@@ -154,6 +156,34 @@ def retry_notes(jobs_db: Path) -> list[str]:
     return [str(row[0]) for row in rows]
 
 
+SUBMIT_WINDOW = 0.25
+"""Seconds after Segmind accepts a request within which a kill may stop the bridge from
+recording it (in practice a few milliseconds; generous under load)."""
+
+
+def paid_twice(submissions: list[dict[str, Any]], kill_times: list[float]) -> tuple[int, int]:
+    """Repeated submissions of the same prompt: ``(explained, unexplained)``.
+
+    A repeat is explained when a worker was killed within :data:`SUBMIT_WINDOW` of Segmind
+    accepting the earlier request, i.e. before the bridge could record its ``poll_url``; no
+    bridge can know about a request whose answer it never received. Any other repeat is a bug.
+    """
+    by_prompt: dict[str, list[float]] = {}
+    for item in submissions:
+        by_prompt.setdefault(json.dumps(item["payload"], sort_keys=True), []).append(
+            float(item["received_at"])
+        )
+    explained = unexplained = 0
+    for times in by_prompt.values():
+        times.sort()
+        for earlier in times[:-1]:
+            if any(earlier <= kill <= earlier + SUBMIT_WINDOW for kill in kill_times):
+                explained += 1
+            else:
+                unexplained += 1
+    return explained, unexplained
+
+
 class WorkerKiller:
     """SIGKILLs the bridge worker at random moments and starts a new one at once."""
 
@@ -161,10 +191,12 @@ class WorkerKiller:
         self.bridge = bridge
         self.rng = rng
         self.kills = 0
+        self.kill_times: list[float] = []
         self.phases: Counter[str] = Counter()
 
     def kill_now(self) -> None:
         self.phases.update(job_phases(self.bridge.data_dir / "jobs.sqlite3"))
+        self.kill_times.append(time.monotonic())
         self.bridge.kill("worker", signal.SIGKILL)
         self.kills += 1
         self.bridge.start_role("worker")

@@ -356,7 +356,8 @@ class FakeSegmind:
 
     @property
     def submissions(self) -> list[dict[str, Any]]:
-        """Received (accepted) submissions: request_id, payload, headers (no key), auth."""
+        """Received (accepted) submissions: request_id, payload, headers (no key), auth, and
+        ``received_at`` (``time.monotonic()`` when the fake accepted it)."""
         with self._lock:
             return [dict(item) for item in self._submissions]
 
@@ -499,6 +500,7 @@ class FakeSegmind:
                         "payload": payload,
                         "headers": headers,
                         "auth": auth,
+                        "received_at": time.monotonic(),
                     }
                 )
         if insufficient:

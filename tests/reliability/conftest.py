@@ -79,7 +79,7 @@ def start_bridge(
             "BRIDGE_WORKERS": "4",
             "BRIDGE_RETRY_DELAY": "0.3",
             "BRIDGE_JOB_RETRIES": "10",
-            "BRIDGE_LEASE_SECONDS": "1.5",
+            "BRIDGE_LEASE_SECONDS": "5",
             "BRIDGE_SWEEP_INTERVAL": "0.25",
             **extra,
         }
