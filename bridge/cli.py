@@ -39,6 +39,7 @@ def _web(settings: Settings, args: argparse.Namespace) -> int:
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from bridge.jobs import JobStore
+    from bridge.leases import Leases
     from bridge.periodic import Periodic
     from bridge.reconcile import Reconciler
     from bridge.sweeper import Sweeper
@@ -50,7 +51,9 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     # Each worker sweeps; the sweep claims stalled jobs atomically, so several workers can.
     background = [
         Periodic(
-            "sweep", settings.sweep_interval, Sweeper(store, queue, settings.lease_seconds).sweep
+            "sweep",
+            settings.sweep_interval,
+            Sweeper(Leases(settings.jobs_db), queue, settings.lease_seconds).sweep,
         )
     ]
     if settings.reconcile_interval > 0:

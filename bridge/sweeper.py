@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from bridge.jobs import JobStore
-from bridge.leases import dead_owners
+from bridge.leases import Leases, dead_owners
 from bridge.tasks import JobQueue
 
 log = logging.getLogger(__name__)
@@ -23,8 +22,8 @@ log = logging.getLogger(__name__)
 class Sweeper:
     """Finds stalled jobs and queues them again; ``grace`` is the lease time in seconds."""
 
-    def __init__(self, store: JobStore, queue: JobQueue, grace: float) -> None:
-        self.store = store
+    def __init__(self, leases: Leases, queue: JobQueue, grace: float) -> None:
+        self.leases = leases
         self.queue = queue
         self.grace = grace
 
@@ -34,8 +33,8 @@ class Sweeper:
         Leases held by a dead process of this host end at once, so a worker restarted after
         a crash resumes its jobs without waiting for the leases to run out.
         """
-        self.store.expire(dead_owners(self.store.lease_owners()))
-        stalled = self.store.take_stalled(self.grace)
+        self.leases.expire(dead_owners(self.leases.lease_owners()))
+        stalled = self.leases.take_stalled(self.grace)
         if not stalled:
             return []
         waiting = self.queue.waiting_job_ids()

@@ -16,7 +16,7 @@ from huey.exceptions import RetryTask
 
 from bridge.config import Settings
 from bridge.jobs import JobStore
-from bridge.leases import LeaseKeeper, new_owner
+from bridge.leases import LeaseKeeper, Leases, new_owner
 from bridge.pipeline import Pipeline, RetryLater, RetryPolicy
 from bridge.providers import create_provider
 from bridge.wordpress import WordPressClient
@@ -55,19 +55,20 @@ def create_queue(settings: Settings, *, immediate: bool = False) -> JobQueue:
         immediate=immediate,
     )
     pipeline = _lazy(lambda: build_pipeline(settings))
-    store = JobStore(settings.jobs_db)
-    keeper = LeaseKeeper(store, settings.lease_seconds)
+    JobStore(settings.jobs_db)  # creates the job record (with its lease columns) if needed
+    leases = Leases(settings.jobs_db)
+    keeper = LeaseKeeper(leases, settings.lease_seconds)
 
     def run_job(job_id: str) -> None:
         owner = new_owner()
-        if not store.claim(job_id, owner, settings.lease_seconds):
+        if not leases.claim(job_id, owner, settings.lease_seconds):
             log.info("job %s: already running elsewhere or finished; skipped", job_id)
             return
         with keeper.hold(owner):
             try:
                 pipeline().run(job_id)
             except RetryLater as later:
-                store.release(job_id, owner, wait=later.delay + settings.lease_seconds)
+                leases.release(job_id, owner, wait=later.delay + settings.lease_seconds)
                 raise RetryTask(str(later), delay=later.delay) from None
 
     task: Any = huey.task(name="run_job")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bridge.config import Settings
 from bridge.jobs import JobState, JobStore, NewJob
+from bridge.leases import Leases
 from bridge.sweeper import Sweeper
 from bridge.tasks import create_queue
 
@@ -35,38 +36,38 @@ def _expire(store: JobStore, job_id: str) -> None:
 def test_a_held_lease_keeps_other_workers_out_until_it_expires(tmp_path: Path) -> None:
     store = JobStore(tmp_path / "jobs.sqlite3")
     job_id = _job(store)
-    assert store.claim(job_id, "worker-a", 60)
-    assert not store.claim(job_id, "worker-b", 60)
+    assert Leases(store.path).claim(job_id, "worker-a", 60)
+    assert not Leases(store.path).claim(job_id, "worker-b", 60)
     _expire(store, job_id)
-    assert store.claim(job_id, "worker-b", 60)
+    assert Leases(store.path).claim(job_id, "worker-b", 60)
 
 
 def test_a_finished_job_cannot_be_claimed(tmp_path: Path) -> None:
     store = JobStore(tmp_path / "jobs.sqlite3")
     job_id = _job(store)
     store.update(job_id, state=JobState.DONE)
-    assert not store.claim(job_id, "worker-a", 60)
+    assert not Leases(store.path).claim(job_id, "worker-a", 60)
 
 
 def test_a_renewed_lease_is_not_stalled(tmp_path: Path) -> None:
     store = JobStore(tmp_path / "jobs.sqlite3")
     job_id = _job(store)
-    store.claim(job_id, "worker-a", 60)
+    Leases(store.path).claim(job_id, "worker-a", 60)
     _expire(store, job_id)
-    store.renew(["worker-a"], 60)
-    assert store.take_stalled(grace=60) == []
+    Leases(store.path).renew(["worker-a"], 60)
+    assert Leases(store.path).take_stalled(grace=60) == []
 
 
 def test_each_stalled_job_goes_to_exactly_one_of_many_sweepers(tmp_path: Path) -> None:
     store = JobStore(tmp_path / "jobs.sqlite3")
     ids = [_job(store, post_id) for post_id in range(30)]
     for job_id in ids:
-        store.claim(job_id, "dead-worker", 60)
+        Leases(store.path).claim(job_id, "dead-worker", 60)
         _expire(store, job_id)
     taken: list[list[str]] = []
 
     def sweep() -> None:
-        taken.append(JobStore(store.path).take_stalled(grace=60))
+        taken.append(Leases(store.path).take_stalled(grace=60))
 
     threads = [threading.Thread(target=sweep) for _ in range(8)]
     for thread in threads:
@@ -83,9 +84,9 @@ def test_the_sweep_requeues_a_job_whose_queue_entry_was_lost(
     store = JobStore(settings.jobs_db)
     queue = create_queue(settings)
     job_id = _job(store)  # recorded, but the web side died before enqueueing it
-    store.claim(job_id, "dead-worker", 60)
+    Leases(store.path).claim(job_id, "dead-worker", 60)
     _expire(store, job_id)
-    sweeper = Sweeper(store, queue, grace=60)
+    sweeper = Sweeper(Leases(store.path), queue, grace=60)
     assert sweeper.sweep() == [job_id]
     assert queue.waiting_job_ids() == {job_id}
     _expire(store, job_id)
@@ -102,7 +103,7 @@ def test_a_dead_local_workers_leases_end_at_the_next_sweep(
     dead.wait()
     host = socket.gethostname()
     crashed, alive, remote = _job(store, 1), _job(store, 2), _job(store, 3)
-    store.claim(crashed, f"{host}:{dead.pid}:abc", 60)
-    store.claim(alive, f"{host}:{os.getpid()}:abc", 60)
-    store.claim(remote, f"elsewhere.example:{dead.pid}:abc", 60)
-    assert Sweeper(store, queue, grace=60).sweep() == [crashed]
+    Leases(store.path).claim(crashed, f"{host}:{dead.pid}:abc", 60)
+    Leases(store.path).claim(alive, f"{host}:{os.getpid()}:abc", 60)
+    Leases(store.path).claim(remote, f"elsewhere.example:{dead.pid}:abc", 60)
+    assert Sweeper(Leases(store.path), queue, grace=60).sweep() == [crashed]
