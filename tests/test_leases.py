@@ -107,3 +107,16 @@ def test_a_dead_local_workers_leases_end_at_the_next_sweep(
     Leases(store.path).claim(alive, f"{host}:{os.getpid()}:abc", 60)
     Leases(store.path).claim(remote, f"elsewhere.example:{dead.pid}:abc", 60)
     assert Sweeper(Leases(store.path), queue, grace=60).sweep() == [crashed]
+
+
+def test_a_recorded_job_that_never_started_is_stalled_after_the_grace(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    job_id = _job(store)  # the web side recorded it; nothing has taken it since
+    leases = Leases(store.path)
+    assert leases.take_stalled(grace=60) == []
+    db = sqlite3.connect(store.path)
+    db.execute("UPDATE jobs SET updated_at = ? WHERE id = ?", (time.time() - 61, job_id))
+    db.commit()
+    db.close()
+    assert leases.take_stalled(grace=60) == [job_id]
+    assert leases.take_stalled(grace=60) == [], "taken jobs wait in the queue for the grace"

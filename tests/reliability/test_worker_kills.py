@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import random
+import statistics
+import time
 
 import pytest
 
@@ -34,16 +36,21 @@ def test_random_worker_kills_lose_nothing_and_pay_once(
     bridge = start_bridge()
     killer = WorkerKiller(bridge, random.Random(4))
     tally = Tally(f"worker SIGKILL at random ({kills_wanted()} kills)")
+    recoveries: list[float] = []
     for run in range(math.ceil(kills_wanted() / KILLS_PER_RUN)):
         before = len(segmind.submissions)
         posts = _publish(editor, f"Kill run {run} post", POSTS_PER_RUN)
         killer.kill_at_random(min(KILLS_PER_RUN, kills_wanted() - killer.kills), 0.1, 0.9)
+        last_kill = time.monotonic()
         views = settle(editor, posts, timeout=90, poke=lambda: None)
+        recoveries.append(time.monotonic() - last_kill)
         count(tally, editor, views, len(segmind.submissions) - before)
     in_window, unexplained = paid_twice(segmind.submissions, killer.kill_times)
     tally.notes = (
         f"kills: {killer.kills}; jobs in flight at a kill: {killer.phase_note()}; "
-        f"paid twice: {in_window} (killed in the submit window), {unexplained} (other)"
+        f"paid twice: {in_window} (killed in the submit window), {unexplained} (other); "
+        f"last kill to all posts settled: median {statistics.median(recoveries):.1f} s, "
+        f"max {max(recoveries):.1f} s"
     )
     report.append(tally)
     assert killer.kills >= kills_wanted()
