@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -55,3 +59,70 @@ def test_the_plugin_gives_up_after_its_last_try(
     assert last["status"] == "queued" and last["scheduled"]
     given_up = _fail_deliveries(site, post_id, 1)
     assert given_up == {"delivery": "", "status": "failed", "message": REASON, "scheduled": False}
+
+
+def test_a_bridge_answering_5xx_is_retried_but_a_refusal_is_final(
+    site: LocalWordPress, editor: EditorSession
+) -> None:
+    site.update_plugin_settings(enabled=False)
+    behind_proxy = editor.create_post("Its bridge sits behind a proxy that answers 502")
+    refused = editor.create_post("Its bridge refuses the request")
+    out = site.php(
+        "$answer = static fn( $code ) => array(\n"
+        "\t'response' => array( 'code' => $code, 'message' => get_status_header_desc( $code ) ),\n"
+        "\t'body'     => '',\n"
+        ");\n"
+        f"\\FeaturedImageBridge\\handle_response( {behind_proxy}, $answer( 502 ), 'http://b' );\n"
+        f"\\FeaturedImageBridge\\handle_response( {refused}, $answer( 422 ), 'http://b' );\n"
+        "echo wp_json_encode( array(\n"
+        f"\tget_post_meta( {behind_proxy}, '_fib_status', true ),\n"
+        f"\t(bool) get_post_meta( {behind_proxy}, '_fib_delivery', true ),\n"
+        f"\tget_post_meta( {refused}, '_fib_status', true ),\n"
+        f"\t(bool) get_post_meta( {refused}, '_fib_delivery', true ),\n"
+        ") );\n"
+    )
+    assert json.loads(out) == ["queued", True, "failed", False]
+
+
+class _BadGateway(BaseHTTPRequestHandler):
+    """A proxy whose bridge is down: every request gets 502; the webhook ids are kept."""
+
+    seen: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.seen.append(str(self.headers.get("webhook-id")))
+        self.send_response(502)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def bad_gateway() -> Iterator[tuple[str, list[str]]]:
+    _BadGateway.seen = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _BadGateway)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", _BadGateway.seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_cron_redelivers_under_one_webhook_id_while_the_bridge_answers_502(
+    site: LocalWordPress, editor: EditorSession, bad_gateway: tuple[str, list[str]]
+) -> None:
+    url, seen = bad_gateway
+    site.update_plugin_settings(enabled=True, bridge_url=url)
+    try:
+        post_id = editor.create_post("Published while the proxy answers 502")
+        site.php(f"\\FeaturedImageBridge\\redeliver( {post_id} );")
+        site.php(f"\\FeaturedImageBridge\\redeliver( {post_id} );")
+    finally:
+        site.update_plugin_settings(enabled=False)
+    view = editor.post(post_id)
+    assert view.generation == "queued" and "HTTP 502" in view.message, view.message
+    assert len(seen) == 3
+    assert seen[1] == seen[2], "redeliveries must carry the same webhook-id"

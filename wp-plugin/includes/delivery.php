@@ -32,8 +32,8 @@ const FIB_DELIVERY_MAX_ATTEMPTS = 12;
 /**
  * Keeps a webhook the bridge did not receive and schedules its next try.
  *
- * Called when sending failed at the transport level. After FIB_DELIVERY_MAX_ATTEMPTS
- * tries the post is marked failed with the last reason.
+ * Called when the bridge could not be reached or answered with a server error (5xx).
+ * After FIB_DELIVERY_MAX_ATTEMPTS tries the post is marked failed with the last reason.
  *
  * @param int    $post_id Post ID.
  * @param string $reason  Why the last try failed, for the editor.
@@ -154,7 +154,9 @@ function redeliver( $post_id ) {
 		)
 	);
 
-	if ( ! is_wp_error( $response ) ) {
+	// The bridge answered, other than with a server error: this delivery is over either way.
+	$code = is_wp_error( $response ) ? 0 : (int) wp_remote_retrieve_response_code( $response );
+	if ( $code > 0 && $code < 500 ) {
 		delete_post_meta( $post_id, FIB_DELIVERY_META );
 	}
 	handle_response( $post_id, $response, $settings['bridge_url'] );

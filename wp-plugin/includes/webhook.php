@@ -186,6 +186,10 @@ function handle_response( $post_id, $response, $bridge_url ) {
 		$code,
 		$detail
 	);
+	if ( $code >= 500 ) {
+		defer_delivery( $post_id, $message );
+		return new \WP_Error( 'fib_refused', $message, array( 'status' => $code ) );
+	}
 	record_status( $post_id, 'failed', $message );
 
 	return new \WP_Error( 'fib_refused', $message, array( 'status' => $code ) );
