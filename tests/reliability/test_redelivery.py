@@ -15,6 +15,14 @@ from devenv.wordpress import LocalWordPress
 
 pytestmark = pytest.mark.wordpress
 
+
+@pytest.fixture(autouse=True)
+def _forget_deliveries(site: LocalWordPress) -> Iterator[None]:
+    """These tests leave redeliveries scheduled; later tests must not see them come due."""
+    yield
+    site.reset()
+
+
 REASON = "Could not reach the bridge at http://127.0.0.1:9: Connection refused"
 
 
