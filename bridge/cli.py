@@ -39,7 +39,13 @@ def _web(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from bridge.jobs import JobStore
+    from bridge.leases import Leases
+    from bridge.periodic import Periodic
+    from bridge.reconcile import Reconciler
+    from bridge.sweeper import Sweeper
     from bridge.tasks import create_queue
+    from bridge.wordpress import create_wordpress
 
     queue = create_queue(settings)
     # Before any thread runs: backfill jobs a killed worker lost go back on the queue, and
@@ -47,13 +53,31 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     recovered = queue.feeder().recover(queue.queued_job_ids())
     if recovered:
         logging.getLogger(__name__).info("backfill: %s jobs queued at start", recovered)
+    store = JobStore(settings.jobs_db)
+    # Each worker sweeps; the sweep claims stalled jobs atomically, so several workers can.
+    background = [
+        Periodic(
+            "sweep",
+            settings.sweep_interval,
+            Sweeper(Leases(settings.jobs_db), queue, settings.lease_seconds).sweep,
+        )
+    ]
+    if settings.reconcile_interval > 0:
+        reconciler = Reconciler(store, queue, create_wordpress(settings), settings.wp_url)
+        background.append(Periodic("reconcile", settings.reconcile_interval, reconciler.reconcile))
     # An idle worker looks for new jobs at least every half second (huey's default backs off
     # to 10 s), so a post published after a quiet spell still starts at once. Periodic tasks
     # on: the backfill feeder's safety net runs every minute.
     consumer = queue.huey.create_consumer(
         workers=settings.worker_threads, worker_type="thread", periodic=True, max_delay=0.5
     )
-    consumer.run()
+    for thread in background:
+        thread.start()
+    try:
+        consumer.run()
+    finally:
+        for thread in background:
+            thread.stop()
     return 0
 
 

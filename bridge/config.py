@@ -62,6 +62,9 @@ class Settings:
     download_allow: tuple[IPNetwork, ...] = ()
     download_max_bytes: int = 25 * 1024 * 1024
     download_timeout: float = 60.0
+    lease_seconds: float = 60.0
+    sweep_interval: float = 15.0
+    reconcile_interval: float = 0.0
 
     @property
     def jobs_db(self) -> Path:
@@ -139,6 +142,9 @@ class Settings:
                 reader.number("BRIDGE_DOWNLOAD_MAX_MB", 25, low=1, high=200) * 1024 * 1024
             ),
             download_timeout=reader.number("BRIDGE_DOWNLOAD_TIMEOUT", 60.0, low=1, high=600),
+            lease_seconds=reader.number("BRIDGE_LEASE_SECONDS", 60.0, low=0.5, high=3600),
+            sweep_interval=reader.number("BRIDGE_SWEEP_INTERVAL", 15.0, low=0.1, high=3600),
+            reconcile_interval=reader.number("BRIDGE_RECONCILE_INTERVAL", 0.0, low=0, high=86400),
         )
         if problems:
             raise ConfigError(problems)

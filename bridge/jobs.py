@@ -65,6 +65,11 @@ _ADDED_COLUMNS = (
     ("start_media_generated", "INTEGER NOT NULL DEFAULT 0"),
     ("error_kind", "TEXT"),
     ("run_id", "TEXT"),
+    # The lease: who runs an active job and until when that claim holds. ``lease_owner`` NULL
+    # with a ``lease_until`` means "in the queue, expected to start by then"; an owner means a
+    # worker runs it and renews ``lease_until`` while it is alive.
+    ("lease_owner", "TEXT"),
+    ("lease_until", "REAL"),
 )
 _RUN_INDEX = "CREATE INDEX IF NOT EXISTS jobs_run ON jobs (run_id, state)"
 
@@ -230,6 +235,15 @@ class JobStore:
                 (provider, JobState.DONE, JobState.FAILED),
             ).fetchone()
         return None if row is None else _job(row)
+
+    def has_job(self, site_url: str, post_id: int) -> bool:
+        """Whether the post ever had a job (any state)."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT 1 FROM jobs WHERE site_url = ? AND post_id = ? LIMIT 1",
+                (site_url, post_id),
+            ).fetchone()
+        return row is not None
 
     def ping(self) -> None:
         """Raises if the database cannot be read."""

@@ -5,6 +5,7 @@ The queue carries only job ids; the job record (``bridge.jobs``) holds the state
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,9 +17,12 @@ from huey.exceptions import RetryTask
 from bridge.backfill import Feeder, RunStore
 from bridge.config import Settings
 from bridge.jobs import JobStore
+from bridge.leases import LeaseKeeper, Leases, new_owner
 from bridge.pipeline import Pipeline, RetryLater, RetryPolicy
 from bridge.providers import create_provider
 from bridge.wordpress import create_wordpress
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,11 @@ class JobQueue:
 
 def create_queue(settings: Settings, *, immediate: bool = False) -> JobQueue:
     """Builds the queue. Both the web side and the worker call this; only the worker runs
-    tasks, building its pipeline the first time one arrives."""
+    tasks, building its pipeline the first time one arrives.
+
+    A task first takes the job's lease: a job another live worker runs, or one that has ended,
+    is left alone, so a job queued twice (by the sweep) still runs once at a time.
+    """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     huey = SqliteHuey(
         name="featured-image-bridge",
@@ -55,11 +63,21 @@ def create_queue(settings: Settings, *, immediate: bool = False) -> JobQueue:
         )
     )
 
+    JobStore(settings.jobs_db)  # creates the job record (with its lease columns) if needed
+    leases = Leases(settings.jobs_db)
+    keeper = LeaseKeeper(leases, settings.lease_seconds)
+
     def run_job(job_id: str) -> None:
-        try:
-            pipeline().run(job_id)
-        except RetryLater as later:
-            raise RetryTask(str(later), delay=later.delay) from None
+        owner = new_owner()
+        if not leases.claim(job_id, owner, settings.lease_seconds):
+            log.info("job %s: already running elsewhere or finished; skipped", job_id)
+            return
+        with keeper.hold(owner):
+            try:
+                pipeline().run(job_id)
+            except RetryLater as later:
+                leases.release(job_id, owner, wait=later.delay + settings.lease_seconds)
+                raise RetryTask(str(later), delay=later.delay) from None
         feeder().after_job(job_id)
 
     def feed_backfills() -> None:

@@ -15,6 +15,7 @@ controls exist over HTTP under ``/_fake/``::
     POST /_fake/jobs   [{"outcome": "failed", ...}, ...]   queue JobScripts
     POST /_fake/fail   {"phase": "submit"|"poll", "status": 429, "times": 1,
                         "body": optional str, "headers": optional object}
+                       (status 0: close the connection without answering)
     GET  /_fake/stats  {"submissions", "polls", "downloads", "credits"}
     GET  /_fake/records  one record per job: times, polls (see :meth:`FakeSegmind.records`)
     POST /_fake/reset
@@ -36,6 +37,7 @@ import json
 import math
 import random
 import signal
+import socket
 import threading
 import time
 import uuid
@@ -51,6 +53,7 @@ from PIL import Image, ImageDraw
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 __all__ = [
+    "DROP",
     "FakeSegmind",
     "JobRecord",
     "JobScript",
@@ -67,6 +70,9 @@ Outcome = Literal["completed", "failed"]
 OutputShape = Literal["list", "object"]
 FailureField = Literal["error", "error_message"]
 ImageFormat = Literal["PNG", "JPEG", "WEBP"]
+
+DROP = 0
+"""An injected ``status`` that closes the connection instead of answering."""
 
 _EXTENSIONS: dict[str, str] = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 _CONTENT_TYPES: dict[str, str] = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
@@ -390,6 +396,9 @@ class FakeSegmind:
     ) -> None:
         """The next ``times`` submissions answer ``status`` (after the key check).
 
+        ``status`` :data:`DROP` (0) closes the connection without an answer, before the
+        submission is accepted (so it costs no credit).
+
         4xx answer ``{"error": ...}``; 5xx an nginx-style HTML page; ``body`` overrides
         (any status, even 200, for malformed-answer tests). 429 carries
         ``x-rate-limit-reset-at-utc`` 60 s ahead unless ``headers`` are given.
@@ -429,7 +438,8 @@ class FakeSegmind:
 
     @property
     def submissions(self) -> list[dict[str, Any]]:
-        """Received (accepted) submissions: request_id, payload, headers (no key), auth."""
+        """Received (accepted) submissions: request_id, payload, headers (no key), auth, and
+        ``received_at`` (``time.monotonic()`` when the fake accepted it)."""
         with self._lock:
             return [dict(item) for item in self._submissions]
 
@@ -525,6 +535,8 @@ class FakeSegmind:
 
     def _injected(self, injection: _Injection, phase: str) -> Response:
         status = injection.status
+        if status == DROP:
+            return self._drop()
         headers = dict(injection.headers)
         if status == 429 and not injection.headers:
             reset = datetime.now(UTC) + timedelta(seconds=60)
@@ -552,6 +564,13 @@ class FakeSegmind:
         with self._lock:
             response.headers.setdefault("x-remaining-credits", str(self.credits))
         return response
+
+    def _drop(self) -> Response:
+        """Closes the client's connection with no answer (a proxy or network cutting it)."""
+        connection = request.environ.get("werkzeug.socket")
+        if isinstance(connection, socket.socket):
+            connection.shutdown(socket.SHUT_RDWR)
+        return Response("", status=502)  # never reaches the client
 
     def _submit_view(self, workflow_id: str) -> Response:
         auth = self._auth()
@@ -588,6 +607,7 @@ class FakeSegmind:
                         "payload": payload,
                         "headers": headers,
                         "auth": auth,
+                        "received_at": time.monotonic(),
                     }
                 )
         if reset_in is not None:
@@ -724,7 +744,7 @@ class FakeSegmind:
         if (
             phase not in ("submit", "poll")
             or not isinstance(status, int)
-            or not 100 <= status <= 599
+            or not (100 <= status <= 599 or status == DROP)
             or not isinstance(times, int)
             or times < 1
             or (body is not None and not isinstance(body, str))

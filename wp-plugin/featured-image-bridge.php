@@ -29,6 +29,7 @@ require_once FIB_PLUGIN_DIR . '/includes/plugin.php';
 require_once FIB_PLUGIN_DIR . '/includes/settings.php';
 require_once FIB_PLUGIN_DIR . '/includes/signature.php';
 require_once FIB_PLUGIN_DIR . '/includes/webhook.php';
+require_once FIB_PLUGIN_DIR . '/includes/delivery.php';
 require_once FIB_PLUGIN_DIR . '/includes/status.php';
 require_once FIB_PLUGIN_DIR . '/includes/regenerate.php';
 require_once FIB_PLUGIN_DIR . '/includes/rest.php';

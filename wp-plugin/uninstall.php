@@ -12,14 +12,25 @@ if ( ! defined( 'WP_UNINSTALL_PLUGIN' ) ) {
 }
 
 /**
- * Removes the fib_settings option and the _fib_* status meta of the current site.
+ * Removes the plugin's options, its post meta and its scheduled redeliveries on the
+ * current site.
  *
  * @return void
  */
 function fib_uninstall_site() {
 	delete_option( 'fib_settings' );
+	wp_unschedule_hook( 'fib_redeliver' );
 
-	foreach ( array( '_fib_status', '_fib_message', '_fib_job_id', '_fib_updated' ) as $fib_meta_key ) {
+	$fib_meta_keys = array(
+		'_fib_status',
+		'_fib_message',
+		'_fib_job_id',
+		'_fib_updated',
+		'_fib_attachment_id',
+		'_fib_skip',
+		'_fib_delivery',
+	);
+	foreach ( $fib_meta_keys as $fib_meta_key ) {
 		delete_post_meta_by_key( $fib_meta_key );
 	}
 }

@@ -72,8 +72,16 @@ class WordPressSite(Protocol):
         title: str,
         post_id: int,
         caption: str = "",
+        description: str = "",
     ) -> int:
         """Adds an image to the media library, attached to the post; returns its id."""
+        ...
+
+    def find_media(self, post_id: int, marker: str) -> list[int]:
+        """Ids of the post's attachments whose description contains ``marker``, lowest first.
+
+        ``marker`` is one word (letters and digits), so WordPress's search finds it.
+        """
         ...
 
     def update_post(

@@ -123,11 +123,14 @@ class WordPressClient:
         title: str,
         post_id: int,
         caption: str = "",
+        description: str = "",
     ) -> int:
         """Adds an image to the media library, attached to the post; returns its id."""
         fields: dict[str, Any] = {"alt_text": alt_text, "title": title, "post": post_id}
         if caption:
             fields["caption"] = caption
+        if description:
+            fields["description"] = description
         media = self._call(
             "POST",
             "/wp/v2/media",
@@ -139,6 +142,29 @@ class WordPressClient:
             },
         )
         return int(media["id"])
+
+    def find_media(self, post_id: int, marker: str) -> list[int]:
+        """Ids of the post's attachments whose description contains ``marker``, lowest first."""
+        items = self._call(
+            "GET",
+            "/wp/v2/media",
+            params={
+                "parent": post_id,
+                "search": marker,
+                "context": "edit",
+                "_fields": "id,description",
+                "per_page": 100,
+                "orderby": "id",
+                "order": "asc",
+            },
+        )
+        found = []
+        for item in items if isinstance(items, list) else []:
+            description = item.get("description")
+            raw = description.get("raw", "") if isinstance(description, dict) else ""
+            if marker in str(raw):
+                found.append(int(item["id"]))
+        return sorted(found)
 
     def update_post(
         self,

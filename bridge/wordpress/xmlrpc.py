@@ -163,12 +163,13 @@ class XmlRpcSite:
         title: str,
         post_id: int,
         caption: str = "",
+        description: str = "",
     ) -> int:
         """Adds an image to the media library, attached to the post; returns its id.
 
         ``wp.uploadFile`` stores the file; a ``wp.editPost`` on the attachment then sets its
-        title, caption (the excerpt) and alt text. If that fails, the attachment is deleted
-        again, so a retry does not leave a second copy in the media library.
+        title, caption (the excerpt), description (the content) and alt text. If that fails,
+        the attachment is deleted again, so a retry leaves no second copy in the media library.
         """
         upload = {
             "name": filename,
@@ -180,6 +181,7 @@ class XmlRpcSite:
         texts = {
             "post_title": title,
             "post_excerpt": caption,
+            "post_content": description,
             "custom_fields": [{"key": ALT_TEXT_KEY, "value": alt_text}],
         }
         try:
@@ -189,6 +191,17 @@ class XmlRpcSite:
                 self.delete_media(media_id)
             raise
         return media_id
+
+    def find_media(self, post_id: int, marker: str) -> list[int]:
+        """Ids of the post's attachments whose description contains ``marker``, lowest first."""
+        items = self._call(
+            GetMediaLibrary({"parent_id": post_id, "number": 100}, results_class=None)
+        )
+        return sorted(
+            int(item["attachment_id"])
+            for item in items or []
+            if isinstance(item, dict) and marker in str(item.get("description", ""))
+        )
 
     def update_post(
         self,

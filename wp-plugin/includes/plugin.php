@@ -35,6 +35,7 @@ function init_hooks() {
 	add_action( 'admin_post_fib_regenerate_secret', __NAMESPACE__ . '\handle_regenerate_secret' );
 	add_action( 'add_meta_boxes',                   __NAMESPACE__ . '\add_status_meta_box' );
 	add_action( 'wp_after_insert_post',             __NAMESPACE__ . '\maybe_send_webhook', 10, 4 );
+	add_action( FIB_REDELIVER_HOOK,                 __NAMESPACE__ . '\redeliver' );
 	add_filter( $settings_link_hook,                __NAMESPACE__ . '\add_settings_link' );
 
 	// Editor actions: regenerate from the block editor, the classic editor and the posts list.

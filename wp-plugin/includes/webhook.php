@@ -241,7 +241,7 @@ function handle_response( $post_id, $response, $bridge_url ) {
 			$bridge_url,
 			$response->get_error_message()
 		);
-		record_status( $post_id, 'failed', $message );
+		defer_delivery( $post_id, $message );
 		return new \WP_Error( 'fib_unreachable', $message );
 	}
 
@@ -282,6 +282,10 @@ function handle_response( $post_id, $response, $bridge_url ) {
 		$code,
 		$detail
 	);
+	if ( $code >= 500 ) {
+		defer_delivery( $post_id, $message );
+		return new \WP_Error( 'fib_refused', $message, array( 'status' => $code ) );
+	}
 	record_status( $post_id, 'failed', $message );
 
 	return new \WP_Error( 'fib_refused', $message, array( 'status' => $code ) );
