@@ -164,7 +164,10 @@ function validate_setting( $key, $value ) {
 			return $names;
 
 		case 'prompt_template':
-			$text = is_string( $value ) ? sanitize_textarea_field( $value ) : '';
+			// Plain text for the image model, kept as written (line breaks and the trailing one
+			// included) apart from invalid UTF-8 and control characters; escaped on output.
+			$text = is_string( $value ) ? wp_check_invalid_utf8( str_replace( "\r\n", "\n", $value ) ) : '';
+			$text = (string) preg_replace( '/[\x00-\x08\x0B-\x1F\x7F]/u', '', $text );
 			if ( '' === trim( $text ) || mb_strlen( $text ) > FIB_TEMPLATE_MAX ) {
 				return new \WP_Error(
 					'fib_prompt_template',
@@ -175,7 +178,7 @@ function validate_setting( $key, $value ) {
 					)
 				);
 			}
-			return str_replace( "\r\n", "\n", $text );
+			return $text;
 
 		case 'style':
 		case 'alt_template':
