@@ -40,8 +40,10 @@ function missing_query_args( $post_types, $statuses, $per_page ) {
 		'post_type'              => $post_types,
 		'post_status'            => $statuses,
 		'posts_per_page'         => $per_page,
-		'orderby'                => 'date',
-		'order'                  => 'DESC',
+		'orderby'                => array(
+			'date' => 'DESC',
+			'ID'   => 'DESC',
+		),
 		'ignore_sticky_posts'    => true,
 		'no_found_rows'          => false,
 		'update_post_term_cache' => false,
