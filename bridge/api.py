@@ -1,4 +1,5 @@
-"""HTTP endpoints: ``POST /webhook``, ``GET /jobs/<id>``, ``GET /healthz``."""
+"""HTTP endpoints: ``POST /webhook``, ``POST /connection-test``, ``GET /jobs/<id>``,
+``GET /healthz`` (see docs/protocol.md)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from typing import cast
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from bridge.connection_test import report, run_checks
 from bridge.jobs import NewJob
 from bridge.services import Services
-from bridge.webhooks import WebhookRejected, parse_event, same_site
+from bridge.webhooks import WebhookRejected, parse_connection_test, parse_event, same_site
 
 api = Blueprint("api", __name__)
 log = logging.getLogger(__name__)
@@ -48,6 +50,10 @@ def webhook() -> ResponseReturnValue:
             title=event.title,
             excerpt=event.excerpt,
             slug=event.slug,
+            request=event.request,
+            replace_image=event.replace,
+            context=event.context.to_json(),
+            options=event.options.to_json(),
         )
     )
     if created:
@@ -56,6 +62,18 @@ def webhook() -> ResponseReturnValue:
     return jsonify(job_id=job.id, status=job.state.value, duplicate=not created), (
         202 if created else 200
     )
+
+
+@api.post("/connection-test")
+def connection_test() -> ResponseReturnValue:
+    """The plugin's "Test connection": signed like a webhook, answers what works and what not."""
+    services = _services()
+    body = request.get_data(cache=False)
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    services.verifier.verify(body, headers)
+    site_url = parse_connection_test(body)
+    checks = run_checks(services.settings, services.store, services.wordpress, site_url)
+    return jsonify(report(checks))
 
 
 @api.get("/jobs/<job_id>")

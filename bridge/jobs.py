@@ -51,6 +51,17 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_post ON jobs (site_url, post_id, state);
 """
 
+# Columns added after the first release: (name, declaration), added to older databases at start.
+_ADDED_COLUMNS = (
+    ("request", "TEXT NOT NULL DEFAULT 'post.published'"),
+    ("replace_image", "INTEGER NOT NULL DEFAULT 0"),
+    ("context", "TEXT NOT NULL DEFAULT '{}'"),
+    ("options", "TEXT NOT NULL DEFAULT '{}'"),
+    ("start_media", "INTEGER"),
+    ("start_media_generated", "INTEGER NOT NULL DEFAULT 0"),
+    ("error_kind", "TEXT"),
+)
+
 
 @dataclass(frozen=True)
 class NewJob:
@@ -63,6 +74,10 @@ class NewJob:
     title: str
     excerpt: str
     slug: str
+    request: str = "post.published"
+    replace_image: bool = False
+    context: str = "{}"
+    options: str = "{}"
 
 
 @dataclass(frozen=True)
@@ -84,6 +99,18 @@ class Job:
     error: str | None
     created_at: float
     updated_at: float
+    request: str
+    replace_image: bool
+    context: str
+    """``PostContext`` as JSON."""
+    options: str
+    """``GenerationOptions`` as JSON."""
+    start_media: int | None
+    """A replacing job: the featured image when it started (0: none)."""
+    start_media_generated: bool
+    """A replacing job: whether that image was a generated one."""
+    error_kind: str | None
+    """What kind of failure ended the job (a provider ``ErrorKind``, or ``wordpress``)."""
 
     def public(self) -> dict[str, Any]:
         """What ``GET /jobs/<id>`` shows: no post text, no provider reference."""
@@ -94,6 +121,8 @@ class Job:
             "attempts": self.attempts,
             "attachment_id": self.attachment_id,
             "error": self.error,
+            "error_kind": self.error_kind,
+            "request": self.request,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
@@ -111,6 +140,10 @@ class JobStore:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+            present = {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}
+            for name, declaration in _ADDED_COLUMNS:
+                if name not in present:
+                    db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {declaration}")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -125,7 +158,9 @@ class JobStore:
         """Records a job, or returns the one this request already made.
 
         A repeated ``webhook_id`` (a redelivery) and a post that already has a job under
-        way (the editor's hooks firing twice) both return the existing job with ``False``.
+        way (the editor's hooks firing twice, two editors clicking at once) both return the
+        existing job with ``False``. A replacing request (a regenerate) that meets a job under
+        way makes that job replace the image, with the new request's options.
         """
         now = time.time()
         with self._connect() as db:
@@ -137,13 +172,15 @@ class JobStore:
                     (new.webhook_id, new.site_url, new.post_id, *ACTIVE_STATES),
                 ).fetchone()
                 if existing is not None:
+                    if new.replace_image and not existing["replace_image"]:
+                        existing = _make_replacing(db, existing["id"], new, now)
                     db.execute("COMMIT")
                     return _job(existing), False
                 job_id = uuid.uuid4().hex
                 db.execute(
                     "INSERT INTO jobs (id, webhook_id, site_url, post_id, post_type, title, "
-                    "excerpt, slug, state, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "excerpt, slug, state, created_at, updated_at, request, replace_image, "
+                    "context, options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         job_id,
                         new.webhook_id,
@@ -156,6 +193,10 @@ class JobStore:
                         JobState.QUEUED,
                         now,
                         now,
+                        new.request,
+                        int(new.replace_image),
+                        new.context,
+                        new.options,
                     ),
                 )
                 row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
@@ -184,6 +225,16 @@ class JobStore:
             raise KeyError(job_id)
         return _job(row)
 
+    def last_finished(self, *, provider: str) -> Job | None:
+        """The most recent job of ``provider`` that ended (done or failed), if any."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT * FROM jobs WHERE provider = ? AND state IN (?, ?) "
+                "ORDER BY updated_at DESC LIMIT 1",
+                (provider, JobState.DONE, JobState.FAILED),
+            ).fetchone()
+        return None if row is None else _job(row)
+
     def ping(self) -> None:
         """Raises if the database cannot be read."""
         with self._connect() as db:
@@ -205,7 +256,19 @@ class JobCheckpoint:
         self.store.update(self.job_id, provider_ref=reference)
 
 
+def _make_replacing(db: sqlite3.Connection, job_id: str, new: NewJob, now: float) -> sqlite3.Row:
+    """A regenerate met a job under way: that job now replaces the image, with the new options."""
+    db.execute(
+        "UPDATE jobs SET replace_image = 1, request = ?, options = ?, updated_at = ? WHERE id = ?",
+        (new.request, new.options, now, job_id),
+    )
+    row: sqlite3.Row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    return row
+
+
 def _job(row: sqlite3.Row) -> Job:
     values = {name: row[name] for name in _COLUMNS}
     values["state"] = JobState(values["state"])
+    values["replace_image"] = bool(values["replace_image"])
+    values["start_media_generated"] = bool(values["start_media_generated"])
     return Job(**values)

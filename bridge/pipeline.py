@@ -17,9 +17,10 @@ from pathlib import Path
 from bridge.filenames import image_filename
 from bridge.images import ImageFile, InvalidImage, identify
 from bridge.jobs import Job, JobCheckpoint, JobState, JobStore
-from bridge.prompt import build_prompt
+from bridge.options import GenerationOptions, PostContext
+from bridge.prompt import build_prompt, fill_template, template_values
 from bridge.providers.base import Provider, ProviderError
-from bridge.wordpress import WordPressClient, WordPressError
+from bridge.wordpress import PostState, WordPressClient, WordPressError
 
 log = logging.getLogger(__name__)
 MAX_RETRY_DELAY = 900.0
@@ -96,35 +97,64 @@ class Pipeline:
             self._finish(job, JobState.FAILED, "Internal error in the bridge (see its log).")
 
     def _advance(self, job: Job) -> None:
-        post = self.wordpress.get_post(job.post_type, job.post_id)
-        if post is None or post.status == "trash":
-            raise _Stop(JobState.FAILED, "The post was deleted before its image was ready.")
-        if post.featured_media and post.featured_media != job.attachment_id:
-            self._discard_image(job)
-            raise _Stop(JobState.DONE, "Kept the featured image that was set meanwhile.")
-
+        job = self._check_post(job)
+        options = GenerationOptions.from_json(job.options)
+        context = PostContext.from_json(job.context)
         attachment_id = job.attachment_id
         if attachment_id is None:
-            image = self._image(job)
+            image = self._image(job, options, context)
+            self._check_post(job)  # generating takes a while: look again before uploading
             job = self.store.update(job.id, state=JobState.UPLOADING)
-            prompt = build_prompt(job.title, job.excerpt)
+            values = template_values(job.title, job.excerpt, context)
             attachment_id = self.wordpress.upload_media(
                 image.data,
-                filename=image_filename(job.slug, prompt.title, job.post_id, image.extension),
+                filename=image_filename(job.slug, values["title"], job.post_id, image.extension),
                 mime_type=image.mime_type,
-                alt_text=prompt.title,
-                title=prompt.title,
+                alt_text=fill_template(options.alt_template, values),
+                title=fill_template(options.title_template, values) or values["title"],
+                caption=fill_template(options.caption_template, values),
                 post_id=job.post_id,
             )
             job = self.store.update(job.id, attachment_id=attachment_id)
             self._discard_image(job)
+        if options.replaced_image == "delete" and _replaces_generated(job, attachment_id):
+            # The new image first, so the post is never without one; "done" once the old is gone.
+            self.wordpress.update_post(
+                job.post_type,
+                job.post_id,
+                status="uploading",
+                job_id=job.id,
+                featured_media=attachment_id,
+            )
+            self._delete_replaced(job)
         self.wordpress.update_post(
             job.post_type, job.post_id, status="done", job_id=job.id, featured_media=attachment_id
         )
         self.store.update(job.id, state=JobState.DONE, error=None)
         log.info("job %s: post %s has featured image %s", job.id, job.post_id, attachment_id)
 
-    def _image(self, job: Job) -> ImageFile:
+    def _check_post(self, job: Job) -> Job:
+        """Ends the job if the post is gone or has an image to keep.
+
+        A replacing job notes, the first time, which image it replaces.
+        """
+        post = self.wordpress.get_post(job.post_type, job.post_id)
+        if post is None or post.status == "trash":
+            self._discard_image(job)
+            raise _Stop(JobState.FAILED, "The post was deleted before its image was ready.")
+        if job.replace_image and job.start_media is None:
+            job = self.store.update(
+                job.id,
+                start_media=post.featured_media,
+                start_media_generated=bool(post.featured_media)
+                and post.featured_media == post.generated_media,
+            )
+        if _chosen_meanwhile(job, post):
+            self._discard_image(job)
+            raise _Stop(JobState.DONE, "Kept the featured image that was set meanwhile.")
+        return job
+
+    def _image(self, job: Job, options: GenerationOptions, context: PostContext) -> ImageFile:
         """The job's image: the one downloaded before, or a new one from the provider."""
         if job.image_path and os.path.exists(job.image_path):
             return identify(Path(job.image_path).read_bytes())
@@ -133,7 +163,13 @@ class Pipeline:
             self.wordpress.update_post(
                 job.post_type, job.post_id, status="generating", job_id=job.id
             )
-        prompt = build_prompt(job.title, job.excerpt)
+        prompt = build_prompt(
+            job.title,
+            job.excerpt,
+            context=context,
+            template=options.prompt_template,
+            style=options.style,
+        )
         image = identify(self.provider.generate(prompt, JobCheckpoint(self.store, job.id)))
         path = self.images_dir / f"{job.id}.{image.extension}"
         partial = path.with_suffix(".part")
@@ -141,6 +177,15 @@ class Pipeline:
         partial.replace(path)
         self.store.update(job.id, image_path=str(path))
         return image
+
+    def _delete_replaced(self, job: Job) -> None:
+        """After a regenerate: the generated image it replaced goes, as the settings ask."""
+        old = job.start_media
+        try:
+            self.wordpress.delete_media(int(old or 0))
+            log.info("job %s: deleted the replaced generated image %s", job.id, old)
+        except WordPressError as exc:
+            log.warning("job %s: could not delete the replaced image %s: %s", job.id, old, exc)
 
     def _temporary_or_final(self, job: Job, exc: ProviderError | WordPressError) -> None:
         source = "Image provider" if isinstance(exc, ProviderError) else "WordPress"
@@ -154,10 +199,12 @@ class Pipeline:
             message = f"{source}: {exc.message} (gave up after {job.attempts} attempts)"
         else:
             message = f"{source}: {exc.message}"
-        self._finish(job, JobState.FAILED, message)
+        kind = exc.kind.value if isinstance(exc, ProviderError) else "wordpress"
+        self._finish(job, JobState.FAILED, message, kind)
 
-    def _finish(self, job: Job, state: JobState, message: str) -> None:
-        self.store.update(job.id, state=state, error=message if state == JobState.FAILED else None)
+    def _finish(self, job: Job, state: JobState, message: str, kind: str | None = None) -> None:
+        failed = state == JobState.FAILED
+        self.store.update(job.id, state=state, error=message if failed else None, error_kind=kind)
         log.info("job %s: %s: %s", job.id, state.value, message)
         try:
             self.wordpress.update_post(
@@ -169,3 +216,21 @@ class Pipeline:
     def _discard_image(self, job: Job) -> None:
         if job.image_path:
             Path(job.image_path).unlink(missing_ok=True)
+
+
+def _chosen_meanwhile(job: Job, post: PostState) -> bool:
+    """Whether the post has a featured image this job must not replace.
+
+    Any existing image stops an automatic job; a regenerate replaces the image the post had
+    when it started, but not one a person set while it ran.
+    """
+    featured = post.featured_media
+    if not featured or featured == job.attachment_id:
+        return False
+    return not job.replace_image or featured != job.start_media
+
+
+def _replaces_generated(job: Job, attachment_id: int) -> bool:
+    """Whether this job replaces an image that the bridge generated (a candidate to delete)."""
+    old = job.start_media
+    return job.replace_image and job.start_media_generated and bool(old) and old != attachment_id

@@ -1,4 +1,5 @@
-"""Turns a post's title and excerpt into the provider's input text."""
+"""Turns a post's title and excerpt into the provider's input text, and fills the site's
+templates (prompt, alt text, title, caption) with the post's cleaned text."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import re
 import unicodedata
 from html.parser import HTMLParser
 
+from bridge.options import DEFAULT_PROMPT_TEMPLATE, PostContext
 from bridge.providers.base import Prompt
 
 TITLE_LIMIT = 200
 EXCERPT_LIMIT = 1000
+PROMPT_LIMIT = 4000
+_PLACEHOLDER = re.compile(r"\{(title|excerpt|categories|tags|site_name)\}")
 _SKIPPED_TAGS = frozenset({"script", "style", "template", "noscript", "iframe", "object"})
 # Control and format characters (NUL, bidi overrides, ...) go; the zero-width joiners that
 # Persian text and emoji sequences need stay.
@@ -71,9 +75,54 @@ def _truncate(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:.-") + "…"
 
 
-def build_prompt(title: str, excerpt: str) -> Prompt:
-    """The Segmind workflow's input (``Title: …\\n\\nDescription: …\\n``) and its parts."""
-    clean_title = clean_text(title, TITLE_LIMIT) or "Untitled post"
-    clean_excerpt = clean_text(excerpt, EXCERPT_LIMIT)
-    text = f"Title: {clean_title}\n\nDescription: {clean_excerpt}\n"
-    return Prompt(title=clean_title, excerpt=clean_excerpt, text=text)
+def build_prompt(
+    title: str,
+    excerpt: str,
+    *,
+    context: PostContext | None = None,
+    template: str = DEFAULT_PROMPT_TEMPLATE,
+    style: str = "",
+) -> Prompt:
+    """The provider's input: ``template`` filled with the post's cleaned text, then the style.
+
+    With the default template this is the Segmind workflow's ``Title: …\n\nDescription: …\n``.
+    """
+    values = template_values(title, excerpt, context or PostContext())
+    text = fill_template(template, values, multiline=True)
+    clean_style = clean_text(style, 500)
+    if clean_style:
+        text = f"{text.rstrip()}\nStyle: {clean_style}\n"
+    if len(text) > PROMPT_LIMIT:
+        text = _truncate(text, PROMPT_LIMIT)
+    return Prompt(title=values["title"], excerpt=values["excerpt"], text=text)
+
+
+def template_values(title: str, excerpt: str, context: PostContext) -> dict[str, str]:
+    """The placeholders' values: plain, single-line, bounded text."""
+    return {
+        "title": clean_text(title, TITLE_LIMIT) or "Untitled post",
+        "excerpt": clean_text(excerpt, EXCERPT_LIMIT),
+        "categories": clean_text(", ".join(context.categories), 500),
+        "tags": clean_text(", ".join(context.tags), 500),
+        "site_name": clean_text(context.site_name, 200),
+    }
+
+
+def fill_template(template: str, values: dict[str, str], *, multiline: bool = False) -> str:
+    """Replaces ``{title}``, ``{excerpt}``, ``{categories}``, ``{tags}`` and ``{site_name}``.
+
+    Nothing else in the template is interpreted (no attribute access, no format specs);
+    unknown placeholders stay as written. Control characters of the template go, and its
+    line breaks stay only when ``multiline``.
+    """
+    safe = "".join(_template_char(ch, multiline) for ch in template)
+    text = _PLACEHOLDER.sub(lambda match: values[match.group(1)], safe)
+    return text if multiline else _SPACE.sub(" ", text).strip()
+
+
+def _template_char(ch: str, multiline: bool) -> str:
+    if ch == "\n" and multiline:
+        return ch
+    if unicodedata.category(ch) not in _DROPPED_CATEGORIES or ch in _JOINERS:
+        return ch
+    return " " if ch in "\t\r\n" else ""

@@ -8,6 +8,7 @@ from bridge.config import Settings
 from bridge.jobs import JobStore
 from bridge.tasks import JobQueue
 from bridge.webhooks import SignatureVerifier
+from bridge.wordpress import WordPressClient
 
 
 @dataclass(frozen=True)
@@ -16,3 +17,4 @@ class Services:
     store: JobStore
     queue: JobQueue
     verifier: SignatureVerifier
+    wordpress: WordPressClient

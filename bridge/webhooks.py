@@ -12,7 +12,14 @@ from urllib.parse import urlsplit
 
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from bridge.options import GenerationOptions, InvalidOptions, PostContext
+
 EVENT_PUBLISHED = "post.published"
+EVENT_UPDATED = "post.updated"
+EVENT_REGENERATE = "post.regenerate"
+EVENT_BACKFILL = "post.backfill"
+EVENT_CONNECTION_TEST = "connection.test"
+POST_EVENTS = (EVENT_PUBLISHED, EVENT_UPDATED, EVENT_REGENERATE, EVENT_BACKFILL)
 _POST_TYPE = re.compile(r"^[a-z0-9_-]{1,20}$")
 TEXT_LIMIT = 20_000
 
@@ -29,9 +36,13 @@ class WebhookRejected(Exception):
 
 @dataclass(frozen=True)
 class PostEvent:
-    """A validated ``post.published`` event."""
+    """A validated request for a post's featured image (any of ``POST_EVENTS``)."""
 
     webhook_id: str
+    request: str
+    replace: bool
+    context: PostContext
+    options: GenerationOptions
     site_url: str
     post_id: int
     post_type: str
@@ -86,10 +97,12 @@ def parse_event(webhook_id: str, body: bytes) -> PostEvent:
         raise WebhookRejected(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
     if not isinstance(payload, dict):
         raise WebhookRejected(422, "invalid_payload", "the body must be a JSON object")
-    if payload.get("type") != EVENT_PUBLISHED:
-        got = payload.get("type")
+    request = payload.get("type")
+    if request not in POST_EVENTS:
         raise WebhookRejected(
-            422, "unsupported_event", f"type must be {EVENT_PUBLISHED!r}, got {got!r}"
+            422,
+            "unsupported_event",
+            f"type must be one of {', '.join(POST_EVENTS)}; got {request!r}",
         )
     data = payload.get("data")
     if not isinstance(data, dict):
@@ -103,8 +116,20 @@ def parse_event(webhook_id: str, body: bytes) -> PostEvent:
     post_type = _text(data, "post_type", limit=20)
     if not _POST_TYPE.match(post_type):
         raise WebhookRejected(422, "invalid_payload", "data.post_type is not a post type name")
+    replace = data.get("replace", False)
+    if not isinstance(replace, bool):
+        raise WebhookRejected(422, "invalid_payload", "data.replace must be true or false")
+    try:
+        context = PostContext.from_payload(data)
+        options = GenerationOptions.from_payload(data.get("options"))
+    except InvalidOptions as exc:
+        raise WebhookRejected(422, "invalid_payload", str(exc)) from None
     return PostEvent(
         webhook_id=webhook_id,
+        request=str(request),
+        replace=replace or request == EVENT_REGENERATE,
+        context=context,
+        options=options,
         site_url=site_url,
         post_id=post_id,
         post_type=post_type,
@@ -112,6 +137,20 @@ def parse_event(webhook_id: str, body: bytes) -> PostEvent:
         excerpt=_text(data, "excerpt", required=False),
         slug=_text(data, "slug", required=False, limit=2000),
     )
+
+
+def parse_connection_test(body: bytes) -> str:
+    """Validates a verified ``connection.test`` body; returns the site URL it names."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WebhookRejected(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+    if not isinstance(payload, dict) or payload.get("type") != EVENT_CONNECTION_TEST:
+        raise WebhookRejected(422, "unsupported_event", f"type must be {EVENT_CONNECTION_TEST!r}")
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        raise WebhookRejected(422, "invalid_payload", "data must be a JSON object")
+    return _text(data, "site_url", limit=2000)
 
 
 def _text(

@@ -34,6 +34,8 @@ class PostState:
     post_id: int
     status: str
     featured_media: int
+    generated_media: int = 0
+    """The attachment the bridge set as featured image (``_fib_attachment_id``), 0 if none."""
 
 
 class WordPressClient:
@@ -108,13 +110,19 @@ class WordPressClient:
             data = self._call(
                 "GET",
                 f"/wp/v2/{self.rest_base(post_type)}/{post_id}",
-                params={"context": "edit", "_fields": "id,status,featured_media"},
+                params={"context": "edit", "_fields": "id,status,featured_media,meta"},
             )
         except WordPressError as exc:
             if exc.status == 404:
                 return None
             raise
-        return PostState(int(data["id"]), str(data["status"]), int(data.get("featured_media") or 0))
+        meta = data.get("meta") or {}
+        return PostState(
+            int(data["id"]),
+            str(data["status"]),
+            int(data.get("featured_media") or 0),
+            int(meta.get("_fib_attachment_id") or 0),
+        )
 
     def upload_media(
         self,
@@ -124,13 +132,14 @@ class WordPressClient:
         mime_type: str,
         alt_text: str,
         title: str,
+        caption: str = "",
         post_id: int,
     ) -> int:
         """Adds an image to the media library, attached to the post; returns its id."""
         media = self._call(
             "POST",
             "/wp/v2/media",
-            params={"alt_text": alt_text, "title": title, "post": post_id},
+            params={"alt_text": alt_text, "title": title, "caption": caption, "post": post_id},
             content=data,
             headers={
                 "Content-Type": mime_type,
@@ -138,6 +147,30 @@ class WordPressClient:
             },
         )
         return int(media["id"])
+
+    def delete_media(self, media_id: int) -> None:
+        """Deletes an attachment for good; one that is already gone is not an error."""
+        try:
+            self._call("DELETE", f"/wp/v2/media/{media_id}", params={"force": "true"})
+        except WordPressError as exc:
+            if exc.status not in (404, 410):
+                raise
+
+    def check(self) -> str:
+        """Says who the bridge is on the site; raises WordPressError if it cannot do its work."""
+        me = self._call("GET", "/wp/v2/users/me", params={"context": "edit"})
+        capabilities = me.get("capabilities") or {}
+        missing = [
+            cap for cap in ("upload_files", "edit_others_posts") if not capabilities.get(cap)
+        ]
+        if missing:
+            raise WordPressError(
+                f"the user {me.get('username')!r} lacks the capabilities {', '.join(missing)}; "
+                "give the bridge an Editor or Administrator account",
+                status=403,
+                retryable=False,
+            )
+        return f"signed in as {me.get('username')!r} at {self.base_url}"
 
     def update_post(
         self,

@@ -90,13 +90,19 @@ class EditorSession:
         return int(media["id"])
 
     def wait_for(
-        self, post_id: int, *, states: tuple[str, ...] = ("done", "failed"), timeout: float = 60.0
+        self,
+        post_id: int,
+        *,
+        states: tuple[str, ...] = ("done", "failed"),
+        job_id: str | None = None,
+        timeout: float = 60.0,
     ) -> PostView:
-        """Polls the post until its generation status is one of ``states``."""
+        """Polls the post until its generation status is one of ``states`` (for the given
+        bridge job, when ``job_id`` is set)."""
         deadline = time.monotonic() + timeout
         while True:
             view = self.post(post_id)
-            if view.generation in states:
+            if view.generation in states and job_id in (None, view.meta.get("_fib_job_id")):
                 return view
             if time.monotonic() > deadline:
                 raise TimeoutError(

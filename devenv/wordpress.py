@@ -618,6 +618,7 @@ class LocalWordPress:
     def _start_mariadb(self) -> None:
         install_log = self.logs_dir / "mariadb-install-db.log"
         error_log = self.logs_dir / "mariadb.log"
+        # --tmpdir: MariaDBs installing side by side in /tmp trip over each other's files.
         with install_log.open("wb") as log:
             result = subprocess.run(
                 [
@@ -625,6 +626,7 @@ class LocalWordPress:
                     "--no-defaults",
                     "--user=root",
                     f"--datadir={self._datadir}",
+                    f"--tmpdir={self._tmpdir}",
                     "--auth-root-authentication-method=socket",
                     "--skip-test-db",
                     "--skip-name-resolve",
@@ -644,6 +646,7 @@ class LocalWordPress:
                 "--no-defaults",
                 "--user=root",
                 f"--datadir={self._datadir}",
+                f"--tmpdir={self._tmpdir}",
                 f"--socket={self.db_socket}",
                 f"--port={self._db_port}",
                 "--bind-address=127.0.0.1",

@@ -30,7 +30,8 @@ def segmind() -> Iterator[FakeSegmind]:
         yield fake
 
 
-def _bridge_env(site: LocalWordPress, **extra: str) -> dict[str, str]:
+def bridge_env(site: LocalWordPress, **extra: str) -> dict[str, str]:
+    """The environment of a bridge serving ``site`` (``extra`` wins)."""
     return {
         "WP_URL": site.url,
         "WP_USER": site.bridge.login,
@@ -48,7 +49,7 @@ def local_bridge(
     site: LocalWordPress, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[BridgeProcesses]:
     with BridgeProcesses(
-        _bridge_env(site, BRIDGE_PROVIDER="local"), tmp_path_factory.mktemp("local-bridge")
+        bridge_env(site, BRIDGE_PROVIDER="local"), tmp_path_factory.mktemp("local-bridge")
     ) as bridge:
         yield bridge
 
@@ -57,7 +58,7 @@ def local_bridge(
 def segmind_bridge(
     site: LocalWordPress, segmind: FakeSegmind, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[BridgeProcesses]:
-    env = _bridge_env(
+    env = bridge_env(
         site,
         SEGMIND_API_KEY=segmind.api_key,
         SEGMIND_WORKFLOW_URL=segmind.workflow_url,
