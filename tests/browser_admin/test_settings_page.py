@@ -10,6 +10,8 @@ from playwright.sync_api import Page, expect
 from devenv.bridge_process import BridgeProcesses, free_port
 from devenv.wordpress import LocalWordPress
 from tests.browser_admin.conftest import screenshot
+from tests.integration.conftest import bridge_env
+from tests.signing import new_secret
 
 pytestmark = pytest.mark.wordpress
 
@@ -112,3 +114,50 @@ def test_test_connection_names_an_unreachable_bridge(
     expect(result).to_have_attribute("data-ok", "0")
     expect(result).to_contain_text(f"Could not reach the bridge at {closed}")
     expect(result).to_contain_text("Failed to connect")
+
+
+def test_test_connection_reports_success(settings_page: Page) -> None:
+    page = settings_page
+    page.click("#fib-test-connection")
+    result = page.locator("#fib-connection-result")
+    expect(result).to_have_attribute("data-ok", "1")
+    expect(result).to_contain_text("all of its checks passed")
+    for name in ("signature", "wordpress", "provider"):
+        expect(result.locator(f'li[data-check="{name}"]')).to_have_attribute("data-ok", "1")
+    screenshot(page, "settings-test-connection-ok")
+
+
+def test_test_connection_names_a_wrong_secret(settings_page: Page, site: LocalWordPress) -> None:
+    site.update_plugin_settings(secret=new_secret())
+    page = settings_page
+    page.reload()
+    page.click("#fib-test-connection")
+    result = page.locator("#fib-connection-result")
+    expect(result).to_have_attribute("data-ok", "0")
+    expect(result).to_contain_text("Wrong secret: the bridge rejected the signature.")
+    screenshot(page, "settings-test-connection-wrong-secret")
+
+
+@pytest.fixture
+def bridge_with_a_revoked_password(
+    site: LocalWordPress, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BridgeProcesses]:
+    env = bridge_env(site, BRIDGE_PROVIDER="local", WP_APP_PASSWORD="abcd efgh ijkl mnop qrst uvwx")
+    with BridgeProcesses(env, tmp_path_factory.mktemp("revoked-bridge")) as bridge:
+        yield bridge
+
+
+def test_test_connection_shows_the_bridges_failed_check(
+    settings_page: Page, site: LocalWordPress, bridge_with_a_revoked_password: BridgeProcesses
+) -> None:
+    site.update_plugin_settings(bridge_url=bridge_with_a_revoked_password.url)
+    page = settings_page
+    page.reload()
+    page.click("#fib-test-connection")
+    result = page.locator("#fib-connection-result")
+    expect(result).to_have_attribute("data-ok", "0")
+    expect(result).to_contain_text("some of its checks failed")
+    failed = result.locator('li[data-check="wordpress"]')
+    expect(failed).to_have_attribute("data-ok", "0")
+    expect(failed).to_contain_text("WP_APP_PASSWORD")
+    expect(result.locator('li[data-check="signature"]')).to_have_attribute("data-ok", "1")
