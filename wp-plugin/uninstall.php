@@ -1,6 +1,6 @@
 <?php
 /**
- * Uninstall: removes the plugin's option and its post meta, on every site of a network.
+ * Uninstall: removes the plugin's options and its post meta, on every site of a network.
  *
  * Deactivation keeps both; only deleting the plugin runs this file.
  *
@@ -12,14 +12,15 @@ if ( ! defined( 'WP_UNINSTALL_PLUGIN' ) ) {
 }
 
 /**
- * Removes the fib_settings option and the _fib_* status meta of the current site.
+ * Removes the fib_settings and fib_backfill_run options and the _fib_* post meta of the current site.
  *
  * @return void
  */
 function fib_uninstall_site() {
 	delete_option( 'fib_settings' );
+	delete_option( 'fib_backfill_run' );
 
-	foreach ( array( '_fib_status', '_fib_message', '_fib_job_id', '_fib_updated' ) as $fib_meta_key ) {
+	foreach ( array( '_fib_status', '_fib_message', '_fib_job_id', '_fib_updated', '_fib_attachment_id', '_fib_skip' ) as $fib_meta_key ) {
 		delete_post_meta_by_key( $fib_meta_key );
 	}
 }
