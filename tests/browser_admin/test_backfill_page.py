@@ -45,6 +45,7 @@ def test_counts_and_dry_run_show_the_posts_without_an_image(
     for title in titles:
         editor.create_post(title)
     editor.create_post("Hand-drawn only", meta={"_fib_skip": True})
+    editor.create_post("Its generated image was removed", meta={"_fib_attachment_id": 999})
     buffer = io.BytesIO()
     Image.new("RGB", (40, 20), "olive").save(buffer, format="PNG")
     chosen = editor.upload_image(buffer.getvalue(), "by-hand.png", "image/png")
@@ -71,3 +72,4 @@ def test_counts_and_dry_run_show_the_posts_without_an_image(
     expect(result).to_have_attribute("data-posts", str(published + 3))
     expect(page.locator("#fib-dry-run-sample")).not_to_contain_text("Hand-drawn only")
     expect(page.locator("#fib-dry-run-sample")).not_to_contain_text("Already illustrated")
+    expect(page.locator("#fib-dry-run-sample")).not_to_contain_text("generated image was removed")

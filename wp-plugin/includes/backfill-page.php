@@ -129,7 +129,7 @@ function render_backfill_page() {
 				<?php endforeach; ?>
 			</tbody>
 		</table>
-		<p class="description"><?php esc_html_e( 'Posts that opted out are not counted. A run fills published posts only.', 'featured-image-bridge' ); ?></p>
+		<p class="description"><?php esc_html_e( 'Not counted: posts that opted out, and posts whose generated image an editor removed. A run fills published posts only.', 'featured-image-bridge' ); ?></p>
 
 		<?php if ( '' !== $run_id ) : ?>
 			<?php render_run_panel( $run_id ); ?>

@@ -28,7 +28,8 @@ function can_backfill() {
 }
 
 /**
- * WP_Query arguments for posts without a featured image that did not opt out.
+ * WP_Query arguments for posts without a featured image that did not opt out and whose
+ * generated image no editor removed: the posts the bridge's backfill would fill.
  *
  * @param string[] $post_types Post type names.
  * @param string[] $statuses   Post statuses.
@@ -70,6 +71,19 @@ function missing_query_args( $post_types, $statuses, $per_page ) {
 				),
 				array(
 					'key'     => '_fib_skip',
+					'value'   => array( '', '0' ),
+					'compare' => 'IN',
+				),
+			),
+			// A generated image an editor removed stays removed (as in should_send()).
+			array(
+				'relation' => 'OR',
+				array(
+					'key'     => '_fib_attachment_id',
+					'compare' => 'NOT EXISTS',
+				),
+				array(
+					'key'     => '_fib_attachment_id',
 					'value'   => array( '', '0' ),
 					'compare' => 'IN',
 				),
