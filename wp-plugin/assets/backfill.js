@@ -27,10 +27,15 @@
 		return document.getElementById( id );
 	}
 
+	// WordPress's .button and .notice styles override the hidden attribute; its .hidden class wins.
+	function show( element, visible ) {
+		element.classList.toggle( 'hidden', ! visible );
+	}
+
 	function showError( message ) {
 		var box = byId( 'fib-run-error' );
 		box.textContent = message || '';
-		box.hidden = ! message;
+		show( box, !! message );
 	}
 
 	function render( run ) {
@@ -43,9 +48,9 @@
 		byId( 'fib-run-percent' ).textContent = percent + ' %';
 		byId( 'fib-run-state' ).textContent = settings.states[ run.state ] || run.state;
 		byId( 'fib-run-counts' ).textContent = format( settings.progress, [ run.done, run.failed, run.remaining, total ] );
-		byId( 'fib-run-pause' ).hidden = run.state !== 'running';
-		byId( 'fib-run-resume' ).hidden = run.state !== 'paused';
-		byId( 'fib-run-cancel' ).hidden = finished.indexOf( run.state ) !== -1;
+		show( byId( 'fib-run-pause' ), run.state === 'running' );
+		show( byId( 'fib-run-resume' ), run.state === 'paused' );
+		show( byId( 'fib-run-cancel' ), finished.indexOf( run.state ) === -1 );
 	}
 
 	function request( action, method, extra ) {

@@ -221,11 +221,11 @@ function render_run_panel( $run_id ) {
 		<progress id="fib-run-bar" max="100" value="0" style="width: 100%; max-width: 50em; height: 1.5em"></progress>
 		<p><strong id="fib-run-state"><?php esc_html_e( 'Loading…', 'featured-image-bridge' ); ?></strong> <span id="fib-run-percent"></span></p>
 		<p id="fib-run-counts"></p>
-		<p id="fib-run-error" class="notice notice-error inline" hidden></p>
+		<p id="fib-run-error" class="notice notice-error inline hidden"></p>
 		<p>
-			<button type="button" class="button" data-command="pause" id="fib-run-pause" hidden><?php esc_html_e( 'Pause', 'featured-image-bridge' ); ?></button>
-			<button type="button" class="button" data-command="resume" id="fib-run-resume" hidden><?php esc_html_e( 'Resume', 'featured-image-bridge' ); ?></button>
-			<button type="button" class="button" data-command="cancel" id="fib-run-cancel" hidden><?php esc_html_e( 'Cancel', 'featured-image-bridge' ); ?></button>
+			<button type="button" class="button hidden" data-command="pause" id="fib-run-pause"><?php esc_html_e( 'Pause', 'featured-image-bridge' ); ?></button>
+			<button type="button" class="button hidden" data-command="resume" id="fib-run-resume"><?php esc_html_e( 'Resume', 'featured-image-bridge' ); ?></button>
+			<button type="button" class="button hidden" data-command="cancel" id="fib-run-cancel"><?php esc_html_e( 'Cancel', 'featured-image-bridge' ); ?></button>
 		</p>
 	</div>
 	<?php
