@@ -293,7 +293,10 @@ function handle_backfill_start() {
 
 	$result = array() === $post_types
 		? new \WP_Error( 'fib_no_post_types', __( 'Choose at least one post type.', 'featured-image-bridge' ) )
-		: start_backfill( $post_types, $limit );
+		: run_under_way();
+	if ( true === $result ) {
+		$result = start_backfill( $post_types, $limit );
+	}
 
 	if ( is_wp_error( $result ) ) {
 		set_transient( 'fib_backfill_error_' . get_current_user_id(), $result->get_error_message(), MINUTE_IN_SECONDS );
@@ -301,6 +304,22 @@ function handle_backfill_start() {
 
 	wp_safe_redirect( backfill_page_url( is_wp_error( $result ) ? array( 'fib-notice' => 'start-error' ) : array( 'fib-notice' => 'started' ) ) );
 	exit;
+}
+
+/**
+ * Refuses a second run while the current one is running or paused: the screen follows one
+ * run, and two runs would pay twice for the same posts.
+ *
+ * @return true|\WP_Error True when no run is under way.
+ */
+function run_under_way() {
+	$run_id = current_run_id();
+	$run    = '' === $run_id ? null : backfill_run( $run_id );
+	if ( is_array( $run ) && in_array( $run['state'], array( 'running', 'paused' ), true ) ) {
+		return new \WP_Error( 'fib_run_under_way', __( 'A run is under way. Let it finish, or cancel it, before starting another.', 'featured-image-bridge' ) );
+	}
+
+	return true;
 }
 
 /**

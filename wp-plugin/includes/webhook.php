@@ -33,7 +33,7 @@ function maybe_send_webhook( $post_id, $post, $update, $post_before ) {
 	}
 
 	$sent[ $post_id ] = true;
-	send_webhook( $post );
+	send_webhook( $post, trigger_event_type( $post, $post_before ) );
 }
 
 /**
