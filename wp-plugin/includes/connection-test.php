@@ -132,7 +132,8 @@ function render_connection_result( $result ) {
 			<ul>
 				<?php foreach ( $result['checks'] as $check ) : ?>
 					<li data-check="<?php echo esc_attr( $check['name'] ); ?>" data-ok="<?php echo esc_attr( $check['ok'] ? '1' : '0' ); ?>">
-						<?php echo $check['ok'] ? '&#10004;' : '&#10008;'; ?>
+						<span class="dashicons <?php echo esc_attr( $check['ok'] ? 'dashicons-yes-alt' : 'dashicons-dismiss' ); ?>" style="color: <?php echo esc_attr( $check['ok'] ? '#008a20' : '#d63638' ); ?>" aria-hidden="true"></span>
+						<span class="screen-reader-text"><?php echo esc_html( $check['ok'] ? __( 'Passed:', 'featured-image-bridge' ) : __( 'Failed:', 'featured-image-bridge' ) ); ?></span>
 						<?php echo esc_html( $check['message'] ); ?>
 					</li>
 				<?php endforeach; ?>
