@@ -97,7 +97,11 @@ def test_a_forged_value_outside_the_choices_is_refused(
     page.eval_on_selector("#fib-trigger input[value=manual]", "el => el.value = 'hourly'")
     page.check("#fib-trigger input[value=hourly]")
     page.click("#submit")
-    expect(page.locator(".notice-error, .error").filter(has_text="jpeg, webp, png")).to_be_visible()
+    errors = page.locator(".notice-error, .error")
+    expect(errors.filter(has_text='"Format" must be one of: jpeg, webp, png')).to_be_visible()
+    expect(
+        errors.filter(has_text='"Trigger" must be one of: publish, save, manual')
+    ).to_be_visible()
     stored = site.plugin_settings()
     assert (stored["format"], stored["trigger"]) == ("jpeg", "publish")
 

@@ -110,10 +110,17 @@ const FIB_TEMPLATE_MAX = 2000;
  */
 function validate_setting( $key, $value ) {
 	$labels = array(
-		'width'           => __( 'Width', 'featured-image-bridge' ),
-		'height'          => __( 'Height', 'featured-image-bridge' ),
-		'quality'         => __( 'Quality', 'featured-image-bridge' ),
-		'price_per_image' => __( 'Price per image', 'featured-image-bridge' ),
+		'trigger'          => __( 'Trigger', 'featured-image-bridge' ),
+		'format'           => __( 'Format', 'featured-image-bridge' ),
+		'replaced_image'   => __( 'Replaced generated image', 'featured-image-bridge' ),
+		'style'            => __( 'Style', 'featured-image-bridge' ),
+		'alt_template'     => __( 'Alt text', 'featured-image-bridge' ),
+		'title_template'   => __( 'Image title', 'featured-image-bridge' ),
+		'caption_template' => __( 'Caption', 'featured-image-bridge' ),
+		'width'            => __( 'Width', 'featured-image-bridge' ),
+		'height'           => __( 'Height', 'featured-image-bridge' ),
+		'quality'          => __( 'Quality', 'featured-image-bridge' ),
+		'price_per_image'  => __( 'Price per image', 'featured-image-bridge' ),
 	);
 
 	switch ( $key ) {
@@ -137,9 +144,9 @@ function validate_setting( $key, $value ) {
 			return new \WP_Error(
 				'fib_' . $key,
 				sprintf(
-					/* translators: 1: setting name, 2: comma-separated list of accepted values. */
+					/* translators: 1: setting label, 2: comma-separated list of accepted values. */
 					__( '"%1$s" must be one of: %2$s.', 'featured-image-bridge' ),
-					$key,
+					$labels[ $key ],
 					implode( ', ', array_keys( setting_choices( $key ) ) )
 				)
 			);
@@ -189,9 +196,9 @@ function validate_setting( $key, $value ) {
 				return new \WP_Error(
 					'fib_' . $key,
 					sprintf(
-						/* translators: %s: setting name. */
+						/* translators: %s: setting label. */
 						__( '"%s" may have at most 500 characters.', 'featured-image-bridge' ),
-						$key
+						$labels[ $key ]
 					)
 				);
 			}
