@@ -51,6 +51,9 @@
 		show( byId( 'fib-run-pause' ), run.state === 'running' );
 		show( byId( 'fib-run-resume' ), run.state === 'paused' );
 		show( byId( 'fib-run-cancel' ), finished.indexOf( run.state ) === -1 );
+		if ( finished.indexOf( run.state ) !== -1 && byId( 'fib-backfill-started' ) ) {
+			show( byId( 'fib-backfill-started' ), false );
+		}
 	}
 
 	function request( action, method, extra ) {
