@@ -218,7 +218,7 @@ function render_run_panel( $run_id ) {
 	?>
 	<h2><?php esc_html_e( 'Current run', 'featured-image-bridge' ); ?></h2>
 	<div id="fib-run" data-run="<?php echo esc_attr( $run_id ); ?>" data-nonce="<?php echo esc_attr( wp_create_nonce( 'fib_backfill_run_' . $run_id ) ); ?>" data-state="">
-		<progress id="fib-run-bar" max="100" value="0" style="width: 100%; max-width: 50em; height: 1.5em"></progress>
+		<progress id="fib-run-bar" max="100" value="0" style="width: 100%; max-width: 50em; height: 1.5em" aria-label="<?php esc_attr_e( 'Progress of the run', 'featured-image-bridge' ); ?>"></progress>
 		<p><strong id="fib-run-state"><?php esc_html_e( 'Loading…', 'featured-image-bridge' ); ?></strong> <span id="fib-run-percent"></span></p>
 		<p id="fib-run-counts"></p>
 		<p id="fib-run-error" class="notice notice-error inline hidden"></p>
