@@ -12,7 +12,7 @@ from bridge.jobs import JobStore
 from bridge.services import Services
 from bridge.tasks import JobQueue, create_queue
 from bridge.webhooks import SignatureVerifier
-from bridge.wordpress import WordPressClient
+from bridge.wordpress import create_wordpress
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None) 
         store=JobStore(settings.jobs_db),
         queue=queue or create_queue(settings),
         verifier=SignatureVerifier(settings.webhook_secret),
-        wordpress=WordPressClient(settings.wp_url, settings.wp_user, settings.wp_app_password),
+        wordpress=create_wordpress(settings),
     )
 
     app.register_blueprint(api)

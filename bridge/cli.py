@@ -51,20 +51,21 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _check(settings: Settings, args: argparse.Namespace) -> int:
-    from bridge.wordpress import WordPressClient, WordPressError
+    from bridge.wordpress import WordPressError, create_wordpress
 
     print(f"provider: {settings.provider}")
-    print(f"WordPress: {settings.wp_url} as {settings.wp_user}")
+    where = settings.wp_xmlrpc_url if settings.wp_transport == "xmlrpc" else settings.wp_url
+    print(f"WordPress: {where} ({settings.wp_transport}) as {settings.wp_user}")
     print(f"data: {settings.data_dir.resolve()}")
-    client = WordPressClient(settings.wp_url, settings.wp_user, settings.wp_app_password)
+    site = create_wordpress(settings)
     try:
-        client.rest_base("post")
+        description = site.check()
     except WordPressError as exc:
         print(f"WordPress: FAILED: {exc.message}", file=sys.stderr)
         return 1
     finally:
-        client.close()
-    print("WordPress: reachable, credentials accepted")
+        site.close()
+    print(f"WordPress: credentials accepted: {description}")
     return 0
 
 

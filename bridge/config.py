@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 DEFAULT_WORKFLOW_URL = "https://api.segmind.com/workflows/66b518aa31bd2081a8de2a98-v5"
 
 ProviderName = Literal["local", "segmind"]
+TransportName = Literal["rest", "xmlrpc"]
 
 
 class ConfigError(Exception):
@@ -37,6 +38,8 @@ class Settings:
     wp_url: str
     wp_user: str
     wp_app_password: str
+    wp_transport: TransportName
+    wp_xmlrpc_url: str
     provider: ProviderName
     segmind_api_key: str | None
     segmind_workflow_url: str
@@ -79,6 +82,8 @@ class Settings:
         wp_url = reader.url("WP_URL", required=True)
         wp_user = reader.required("WP_USER")
         wp_app_password = reader.required("WP_APP_PASSWORD", secret=True)
+        wp_transport = reader.choice("WP_TRANSPORT", ("rest", "xmlrpc"), "rest")
+        wp_xmlrpc_url = reader.url("WP_XMLRPC_URL") or (f"{wp_url}/xmlrpc.php" if wp_url else "")
         api_key = reader.optional("SEGMIND_API_KEY")
         provider = reader.choice("BRIDGE_PROVIDER", ("auto", "local", "segmind"), "auto")
         if provider == "auto":
@@ -90,6 +95,8 @@ class Settings:
             wp_url=wp_url,
             wp_user=wp_user,
             wp_app_password=wp_app_password,
+            wp_transport="xmlrpc" if wp_transport == "xmlrpc" else "rest",
+            wp_xmlrpc_url=wp_xmlrpc_url,
             provider="segmind" if provider == "segmind" else "local",
             segmind_api_key=api_key,
             segmind_workflow_url=reader.url("SEGMIND_WORKFLOW_URL", default=DEFAULT_WORKFLOW_URL),

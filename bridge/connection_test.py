@@ -13,7 +13,7 @@ from typing import Any
 from bridge.config import Settings
 from bridge.jobs import JobStore
 from bridge.webhooks import same_site
-from bridge.wordpress import WordPressClient, WordPressError
+from bridge.wordpress import WordPressError, WordPressSite
 
 # Provider failures that mean the key or the account needs a person's attention.
 KEY_PROBLEMS = frozenset({"auth", "forbidden", "not_found", "credits"})
@@ -27,7 +27,7 @@ class Check:
 
 
 def run_checks(
-    settings: Settings, store: JobStore, wordpress: WordPressClient, site_url: str
+    settings: Settings, store: JobStore, wordpress: WordPressSite, site_url: str
 ) -> list[Check]:
     """Every check, in the order the settings page shows them."""
     checks = [Check("signature", True, "The shared secret matches and the clocks agree.")]
@@ -50,7 +50,7 @@ def report(checks: list[Check]) -> dict[str, Any]:
     return {"ok": all(check.ok for check in checks), "checks": [asdict(c) for c in checks]}
 
 
-def _wordpress(wordpress: WordPressClient) -> Check:
+def _wordpress(wordpress: WordPressSite) -> Check:
     try:
         who = wordpress.check()
     except WordPressError as exc:

@@ -20,7 +20,7 @@ from bridge.jobs import Job, JobCheckpoint, JobState, JobStore
 from bridge.options import GenerationOptions, PostContext
 from bridge.prompt import build_prompt, fill_template, template_values
 from bridge.providers.base import Provider, ProviderError
-from bridge.wordpress import PostState, WordPressClient, WordPressError
+from bridge.wordpress import PostState, WordPressError, WordPressSite
 
 log = logging.getLogger(__name__)
 MAX_RETRY_DELAY = 900.0
@@ -63,7 +63,7 @@ class Pipeline:
         self,
         store: JobStore,
         provider: Provider,
-        wordpress: WordPressClient,
+        wordpress: WordPressSite,
         images_dir: Path,
         retry: RetryPolicy,
     ) -> None:

@@ -8,7 +8,7 @@ from bridge.config import Settings
 from bridge.jobs import JobStore
 from bridge.tasks import JobQueue
 from bridge.webhooks import SignatureVerifier
-from bridge.wordpress import WordPressClient
+from bridge.wordpress import WordPressSite
 
 
 @dataclass(frozen=True)
@@ -17,4 +17,4 @@ class Services:
     store: JobStore
     queue: JobQueue
     verifier: SignatureVerifier
-    wordpress: WordPressClient
+    wordpress: WordPressSite

@@ -17,7 +17,7 @@ from bridge.config import Settings
 from bridge.jobs import JobStore
 from bridge.pipeline import Pipeline, RetryLater, RetryPolicy
 from bridge.providers import create_provider
-from bridge.wordpress import WordPressClient
+from bridge.wordpress import create_wordpress
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def build_pipeline(settings: Settings) -> Pipeline:
     return Pipeline(
         store=JobStore(settings.jobs_db),
         provider=create_provider(settings),
-        wordpress=WordPressClient(settings.wp_url, settings.wp_user, settings.wp_app_password),
+        wordpress=create_wordpress(settings),
         images_dir=settings.images_dir,
         retry=RetryPolicy(attempts=settings.job_retries + 1, base_delay=settings.retry_delay),
     )

@@ -70,3 +70,35 @@ def test_config_file_fills_in_and_environment_wins(tmp_path: Path, secret: str) 
 def test_unreadable_config_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         Settings.from_env({"BRIDGE_CONFIG_FILE": str(tmp_path / "missing.toml")})
+
+
+def test_wordpress_transport_defaults_to_rest_with_xmlrpc_beside_the_site(secret: str) -> None:
+    settings = Settings.from_env({**BASE, "BRIDGE_WEBHOOK_SECRET": secret})
+    assert settings.wp_transport == "rest"
+    assert settings.wp_xmlrpc_url == "http://wp.example/xmlrpc.php"
+
+
+def test_xmlrpc_transport_and_its_url_can_be_chosen(secret: str) -> None:
+    settings = Settings.from_env(
+        {
+            **BASE,
+            "BRIDGE_WEBHOOK_SECRET": secret,
+            "WP_TRANSPORT": "XMLRPC",
+            "WP_XMLRPC_URL": "https://rpc.wp.example/blog/xmlrpc.php",
+        }
+    )
+    assert settings.wp_transport == "xmlrpc"
+    assert settings.wp_xmlrpc_url == "https://rpc.wp.example/blog/xmlrpc.php"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("WP_TRANSPORT", "soap", "WP_TRANSPORT must be one of rest, xmlrpc"),
+        ("WP_XMLRPC_URL", "wp.example/xmlrpc.php", "WP_XMLRPC_URL must be an http(s) URL"),
+    ],
+)
+def test_bad_transport_settings_are_named(secret: str, name: str, value: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**BASE, "BRIDGE_WEBHOOK_SECRET": secret, name: value})
+    assert caught.value.problems == [f"{problem}, got {value!r}"]

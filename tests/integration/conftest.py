@@ -11,7 +11,8 @@ import pytest
 from devenv.bridge_process import BridgeProcesses
 from devenv.posts import EditorSession
 from devenv.segmind_fake import FakeSegmind
-from devenv.wordpress import LocalWordPress
+from devenv.wordpress import LocalWordPress, WordPressUser
+from tests.integration.wp_users import rest_blocked_editor
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -55,6 +56,31 @@ def local_bridge(
 
 
 @pytest.fixture(scope="session")
+def xmlrpc_only_user(site: LocalWordPress) -> WordPressUser:
+    """An editor whom the REST API refuses, as on a host that blocks it."""
+    return rest_blocked_editor(site)
+
+
+@pytest.fixture(scope="session")
+def xmlrpc_bridge(
+    site: LocalWordPress,
+    xmlrpc_only_user: WordPressUser,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[BridgeProcesses]:
+    """A bridge with WP_TRANSPORT=xmlrpc whose WordPress user the REST API refuses."""
+    user = xmlrpc_only_user
+    env = bridge_env(
+        site,
+        BRIDGE_PROVIDER="local",
+        WP_TRANSPORT="xmlrpc",
+        WP_USER=user.login,
+        WP_APP_PASSWORD=user.app_password,
+    )
+    with BridgeProcesses(env, tmp_path_factory.mktemp("xmlrpc-bridge")) as bridge:
+        yield bridge
+
+
+@pytest.fixture(scope="session")
 def segmind_bridge(
     site: LocalWordPress, segmind: FakeSegmind, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[BridgeProcesses]:
@@ -81,6 +107,14 @@ def use_local(site: LocalWordPress, local_bridge: BridgeProcesses) -> BridgeProc
     """Points the plugin at the bridge that draws title cards."""
     site.update_plugin_settings(bridge_url=local_bridge.url, enabled=True)
     return local_bridge
+
+
+@pytest.fixture
+def use_xmlrpc(site: LocalWordPress, xmlrpc_bridge: BridgeProcesses) -> BridgeProcesses:
+    """Points the plugin at a bridge that draws title cards and writes to WordPress over
+    XML-RPC only."""
+    site.update_plugin_settings(bridge_url=xmlrpc_bridge.url, enabled=True)
+    return xmlrpc_bridge
 
 
 @pytest.fixture

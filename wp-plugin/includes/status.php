@@ -15,7 +15,9 @@ if ( ! defined( 'ABSPATH' ) ) {
 /**
  * Registers the status meta keys for all post types, exposed in the REST API:
  * the generation status, the attachment the bridge generated (to tell it from
- * an image a person chose) and the per-post opt-out.
+ * an image a person chose) and the per-post opt-out. Also gives the alt text
+ * of attachments an auth_callback, without which XML-RPC may not write that
+ * protected key (the bridge sets it on the images it uploads over XML-RPC).
  *
  * @return void
  */
@@ -61,6 +63,18 @@ function register_status_meta() {
 			)
 		);
 	}
+
+	register_post_meta(
+		'attachment',
+		'_wp_attachment_image_alt',
+		array(
+			'type'              => 'string',
+			'single'            => true,
+			'show_in_rest'      => false,
+			'sanitize_callback' => 'sanitize_text_field',
+			'auth_callback'     => __NAMESPACE__ . '\can_edit_status_meta',
+		)
+	);
 }
 
 /**
