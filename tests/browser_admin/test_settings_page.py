@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -165,3 +166,36 @@ def test_test_connection_shows_the_bridges_failed_check(
     expect(failed).to_have_attribute("data-ok", "0")
     expect(failed).to_contain_text("WP_APP_PASSWORD")
     expect(result.locator('li[data-check="signature"]')).to_have_attribute("data-ok", "1")
+
+
+LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1")
+
+
+@pytest.fixture
+def bridge_ten_minutes_ahead(
+    site: LocalWordPress, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BridgeProcesses]:
+    """A bridge whose clock is 10 minutes ahead of WordPress's (libfaketime)."""
+    if not LIBFAKETIME.exists():
+        pytest.skip("libfaketime is not installed (scripts/debian-packages.txt: faketime)")
+    env = bridge_env(
+        site,
+        BRIDGE_PROVIDER="local",
+        LD_PRELOAD=str(LIBFAKETIME),
+        FAKETIME="+10m",
+        FAKETIME_DONT_RESET="1",
+    )
+    with BridgeProcesses(env, tmp_path_factory.mktemp("skewed-bridge")) as bridge:
+        yield bridge
+
+
+def test_test_connection_names_clock_skew(
+    settings_page: Page, site: LocalWordPress, bridge_ten_minutes_ahead: BridgeProcesses
+) -> None:
+    site.update_plugin_settings(bridge_url=bridge_ten_minutes_ahead.url)
+    page = settings_page
+    page.reload()
+    page.click("#fib-test-connection")
+    result = page.locator("#fib-connection-result")
+    expect(result).to_have_attribute("data-ok", "0")
+    expect(result).to_contain_text("clocks of WordPress and the bridge differ by more than 5")
