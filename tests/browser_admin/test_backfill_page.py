@@ -73,3 +73,17 @@ def test_counts_and_dry_run_show_the_posts_without_an_image(
     expect(page.locator("#fib-dry-run-sample")).not_to_contain_text("Hand-drawn only")
     expect(page.locator("#fib-dry-run-sample")).not_to_contain_text("Already illustrated")
     expect(page.locator("#fib-dry-run-sample")).not_to_contain_text("generated image was removed")
+
+
+def test_titles_are_shown_as_text_never_as_markup(
+    manual: LocalWordPress, admin_page: Page, editor: EditorSession
+) -> None:
+    title = '<b>Bold</b> & <img src=x onerror="window.fibXss=1">'
+    editor.create_post(title)
+    page = admin_page
+    page.goto(manual.url + TOOLS)
+    page.fill("#fib-limit", "1")
+    page.click("#fib-dry-run")
+    expect(page.locator("#fib-dry-run-sample li")).to_have_text([title])
+    assert page.locator("#fib-dry-run-sample b, #fib-dry-run-sample img").count() == 0
+    assert page.evaluate("() => window.fibXss") is None
