@@ -9,14 +9,22 @@ from typing import cast
 
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from bridge.connection_test import report, run_checks
 from bridge.jobs import NewJob
 from bridge.services import Services
-from bridge.webhooks import WebhookRejected, parse_connection_test, parse_event, same_site
+from bridge.webhooks import (
+    PostEvent,
+    WebhookRejected,
+    parse_connection_test,
+    parse_event,
+    same_site,
+)
 
 api = Blueprint("api", __name__)
 log = logging.getLogger(__name__)
+MAX_POST_ID = 2**63 - 1  # the largest id the job store (SQLite INTEGER) can hold
 
 
 def _services() -> Services:
@@ -33,10 +41,9 @@ def _rejected(exc: WebhookRejected) -> ResponseReturnValue:
 def webhook() -> ResponseReturnValue:
     """Verifies the signature on the raw body, validates, records the job, enqueues it."""
     services = _services()
-    body = request.get_data(cache=False)
-    headers = {name.lower(): value for name, value in request.headers.items()}
-    webhook_id = services.verifier.verify(body, headers)
-    event = parse_event(webhook_id, body)
+    body = _body()
+    webhook_id = services.verifier.verify(body, _signature_headers())
+    event = _parse(webhook_id, body)
     if not same_site(event.site_url, services.settings.wp_url):
         raise WebhookRejected(
             403, "unknown_site", f"this bridge does not serve the site {event.site_url}"
@@ -78,7 +85,10 @@ def connection_test() -> ResponseReturnValue:
 
 @api.get("/jobs/<job_id>")
 def job_status(job_id: str) -> ResponseReturnValue:
-    job = _services().store.get(job_id)
+    """The job's public fields, for a caller that signs the ``GET`` like a webhook."""
+    services = _services()
+    services.verifier.verify_get(_signature_headers())
+    job = services.store.get(job_id)
     if job is None:
         return jsonify(error="not_found", message="no such job"), 404
     return jsonify(job.public())
@@ -86,8 +96,52 @@ def job_status(job_id: str) -> ResponseReturnValue:
 
 @api.get("/healthz")
 def healthz() -> ResponseReturnValue:
+    """Open to anyone, so it says only whether the bridge can serve (details go to the log)."""
     try:
         _services().store.ping()
     except sqlite3.Error as exc:
-        return jsonify(status="error", message=f"job database unavailable: {exc}"), 503
+        log.error("health check: the job database is unavailable (%s)", exc)
+        return jsonify(
+            status="unavailable", error="unavailable", message="the bridge cannot serve now"
+        ), 503
     return jsonify(status="ok")
+
+
+def _body() -> bytes:
+    """The raw body, at most ``MAX_CONTENT_LENGTH`` bytes; raises 413 past it.
+
+    Werkzeug refuses a larger ``Content-Length`` itself, but a chunked body (no length) is
+    only cut at the limit, which would surface as a bad signature instead of a 413.
+    """
+    body = request.get_data(cache=False)
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if request.content_length is None and limit is not None and len(body) >= limit:
+        raise RequestEntityTooLarge()
+    return body
+
+
+def _parse(webhook_id: str, body: bytes) -> PostEvent:
+    """``parse_event`` plus the limits the job store needs; hostile JSON is a 4xx."""
+    try:
+        event = parse_event(webhook_id, body)
+    except (RecursionError, ValueError):  # nesting too deep, integers too long to read
+        raise WebhookRejected(
+            400,
+            "malformed_json",
+            "the body is JSON the bridge cannot read (too deeply nested or a number too long)",
+        ) from None
+    if event.post_id > MAX_POST_ID:
+        raise WebhookRejected(422, "invalid_payload", "data.post_id is too large")
+    for name in ("site_url", "post_type", "title", "excerpt", "slug"):
+        try:
+            getattr(event, name).encode("utf-8")
+        except UnicodeEncodeError:
+            raise WebhookRejected(
+                422, "invalid_payload", f"data.{name} contains an unpaired surrogate character"
+            ) from None
+    return event
+
+
+def _signature_headers() -> dict[str, str]:
+    """The request's headers with lower-case names, as SignatureVerifier expects them."""
+    return {name.lower(): value for name, value in request.headers.items()}

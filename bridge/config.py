@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ DEFAULT_WORKFLOW_URL = "https://api.segmind.com/workflows/66b518aa31bd2081a8de2a
 
 ProviderName = Literal["local", "segmind"]
 TransportName = Literal["rest", "xmlrpc"]
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class ConfigError(Exception):
@@ -52,6 +54,9 @@ class Settings:
     job_retries: int
     retry_delay: float
     log_level: str
+    download_allow: tuple[IPNetwork, ...] = ()
+    download_max_bytes: int = 25 * 1024 * 1024
+    download_timeout: float = 60.0
 
     @property
     def jobs_db(self) -> Path:
@@ -111,6 +116,11 @@ class Settings:
             log_level=reader.choice(
                 "BRIDGE_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True
             ),
+            download_allow=reader.networks("BRIDGE_DOWNLOAD_ALLOW"),
+            download_max_bytes=int(
+                reader.number("BRIDGE_DOWNLOAD_MAX_MB", 25, low=1, high=200) * 1024 * 1024
+            ),
+            download_timeout=reader.number("BRIDGE_DOWNLOAD_TIMEOUT", 60.0, low=1, high=600),
         )
         if problems:
             raise ConfigError(problems)
@@ -180,6 +190,22 @@ class _Reader:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             self.problems.append(f"{name} must be an http(s) URL, got {value!r}")
         return value.rstrip("/")
+
+    def networks(self, name: str) -> tuple[IPNetwork, ...]:
+        """Comma-separated CIDRs (or single addresses); empty means none."""
+        networks: list[IPNetwork] = []
+        for item in (self.optional(name) or "").split(","):
+            item = item.strip()
+            if not item:
+                continue
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                self.problems.append(
+                    f"{name} must be comma-separated addresses or CIDR ranges "
+                    f"(e.g. 127.0.0.1/32,10.0.0.0/8), got {item!r}"
+                )
+        return tuple(networks)
 
     def number(
         self, name: str, default: float, *, low: float, high: float, integer: bool = False

@@ -1,14 +1,17 @@
-"""Recognises an image from its bytes (never from a URL or a name) before it is uploaded."""
+"""Recognises an image from its bytes (never from a URL or a name), safely: only the decoders
+for the formats WordPress takes, and a pixel cap checked from the header before decoding."""
 
 from __future__ import annotations
 
 import io
-import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
-# Formats WordPress's media library accepts as they are.
+# Formats WordPress's media library accepts as they are; Pillow may use only these decoders on
+# untrusted bytes.
 _UPLOADABLE = {
     "JPEG": ("image/jpeg", "jpg"),
     "PNG": ("image/png", "png"),
@@ -33,27 +36,36 @@ class ImageFile:
     height: int
 
 
+@contextmanager
+def open_image(data: bytes) -> Iterator[Image.Image]:
+    """Opens and loads ``data`` with the allowed decoders after checking its pixel count.
+
+    Raises InvalidImage: empty, not an image, another format, damaged, or too many pixels (a
+    decompression bomb is refused from its header, before it is decoded).
+    """
+    if not data:
+        raise InvalidImage("the provider returned an empty file")
+    try:
+        with Image.open(io.BytesIO(data), formats=tuple(_UPLOADABLE)) as image:
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise InvalidImage(f"the image is too large ({width}×{height} pixels)")
+            image.load()
+            yield image
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InvalidImage(
+            "the provider's file is not a readable image (JPEG, PNG, WebP or GIF)"
+        ) from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise InvalidImage(f"the provider's image is damaged ({exc})") from None
+
+
 def identify(data: bytes) -> ImageFile:
     """Checks that ``data`` decodes as an image in a format WordPress accepts.
 
     Raises InvalidImage with a reason an editor can read.
     """
-    if not data:
-        raise InvalidImage("the provider returned an empty file")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                image_format = image.format or ""
-                width, height = image.size
-                if width * height > MAX_PIXELS:
-                    raise InvalidImage(f"the image is too large ({width}×{height} pixels)")
-                image.load()
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InvalidImage("the provider's file is not a readable image") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise InvalidImage(f"the provider's image is damaged ({exc})") from None
-    if image_format not in _UPLOADABLE:
-        raise InvalidImage(f"the provider returned an unsupported image format ({image_format})")
-    mime_type, extension = _UPLOADABLE[image_format]
+    with open_image(data) as image:
+        mime_type, extension = _UPLOADABLE[image.format or ""]
+        width, height = image.size
     return ImageFile(data, mime_type, extension, width, height)

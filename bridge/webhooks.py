@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import binascii
 import json
 import re
@@ -66,6 +67,7 @@ class SignatureVerifier:
         if not all(wanted.values()):
             missing = ", ".join(name for name, value in wanted.items() if not value)
             raise WebhookRejected(401, "missing_signature", f"missing header(s): {missing}")
+        _check_header_forms(wanted)
         try:
             self._webhook.verify(body, wanted, json_parse=False)
         except WebhookVerificationError as exc:
@@ -85,8 +87,54 @@ class SignatureVerifier:
             ) from None
         return wanted["webhook-id"]
 
+    def verify_get(self, headers: Mapping[str, str]) -> str:
+        """Checks a signed ``GET`` (signed over the empty body, see docs/protocol.md).
+
+        Returns the ``webhook-id``; raises WebhookRejected (401) like :meth:`verify`.
+        """
+        return self.verify(b"", headers)
+
 
 _SIGNATURE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
+_WEBHOOK_ID = re.compile(r"[!-~]{1,200}")
+_TIMESTAMP = re.compile(r"[1-9][0-9]{0,11}")
+_SIGNATURE_ENTRY = re.compile(r"v[0-9]{1,3}[a-z]?,[A-Za-z0-9+/=]{1,200}")
+_MAX_SIGNATURES = 8
+
+
+def _check_header_forms(headers: Mapping[str, str]) -> None:
+    """Accepts each header in its one canonical spelling only.
+
+    The reference library reads timestamps with ``float`` and signatures with lenient base64,
+    so ``01700000000``, ``1_700_000_000`` or a signature with stray characters would verify as
+    the genuine request; here they are refused before the HMAC is compared.
+    """
+    if not _WEBHOOK_ID.fullmatch(headers["webhook-id"]):
+        raise WebhookRejected(
+            401, "invalid_signature", "the webhook-id header is malformed (1-200 visible ASCII)"
+        )
+    if not _TIMESTAMP.fullmatch(headers["webhook-timestamp"]):
+        raise WebhookRejected(
+            401, "invalid_signature", "the webhook-timestamp header is not Unix time in seconds"
+        )
+    entries = headers["webhook-signature"].split(" ")
+    if len(entries) > _MAX_SIGNATURES or not all(_SIGNATURE_ENTRY.fullmatch(e) for e in entries):
+        raise WebhookRejected(401, "invalid_signature", "the webhook-signature header is malformed")
+    for entry in entries:
+        version, _, value = entry.partition(",")
+        if version == "v1" and not _is_canonical_hmac(value):
+            raise WebhookRejected(
+                401, "invalid_signature", "the webhook-signature header is malformed"
+            )
+
+
+def _is_canonical_hmac(value: str) -> bool:
+    """Whether ``value`` is the one base64 spelling of a 32-byte HMAC-SHA256."""
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return len(raw) == 32 and base64.b64encode(raw).decode() == value
 
 
 def parse_event(webhook_id: str, body: bytes) -> PostEvent:

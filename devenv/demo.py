@@ -1,14 +1,14 @@
 """The whole loop on this machine: a local WordPress with the plugin, the bridge's web and worker
 processes, and a sample post that gets its featured image.
 
-Uses the local title-card provider unless SEGMIND_API_KEY is set. Stays up (so you can log in)
+Uses the local title-card provider unless SEGMIND_API_KEY is set, or the local Segmind fake with
+``--fake-segmind``. Stays up (so you can log in)
 until Ctrl-C, or exits at once with ``--exit``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import time
@@ -16,6 +16,7 @@ from pathlib import Path
 
 from devenv.bridge_process import BridgeProcesses
 from devenv.posts import EditorSession
+from devenv.segmind_fake import FakeSegmind
 from devenv.wordpress import LocalWordPress
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,25 +34,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=None, help="WordPress port (default: free)")
     parser.add_argument("--exit", action="store_true", help="stop everything once the image is set")
     parser.add_argument("--timeout", type=float, default=180.0)
+    parser.add_argument(
+        "--fake-segmind", action="store_true", help="generate with the local Segmind fake"
+    )
     args = parser.parse_args(argv)
 
     site = LocalWordPress(args.root / "wordpress", plugin_dir=REPO / "wp-plugin", port=args.port)
     print("Starting WordPress (MariaDB + php -S) …", flush=True)
     site.start()
     bridge: BridgeProcesses | None = None
+    fake: FakeSegmind | None = None
     try:
-        bridge = BridgeProcesses(
-            {
-                "WP_URL": site.url,
-                "WP_USER": site.bridge.login,
-                "WP_APP_PASSWORD": site.bridge.app_password,
-                "BRIDGE_WEBHOOK_SECRET": "",
-            },
-            args.root / "bridge",
-        )
+        env = {
+            "WP_URL": site.url,
+            "WP_USER": site.bridge.login,
+            "WP_APP_PASSWORD": site.bridge.app_password,
+            "BRIDGE_WEBHOOK_SECRET": "",
+        }
+        if args.fake_segmind:
+            fake = FakeSegmind()
+            fake.start()
+            env.update(
+                SEGMIND_API_KEY=fake.api_key,
+                SEGMIND_WORKFLOW_URL=fake.workflow_url,
+                SEGMIND_POLL_INTERVAL="0.5",
+                BRIDGE_DOWNLOAD_ALLOW="127.0.0.1/32",  # the fake serves its images on loopback
+            )
+        bridge = BridgeProcesses(env, args.root / "bridge")
         settings = site.update_plugin_settings(bridge_url=bridge.url, enabled=True)
         bridge.env["BRIDGE_WEBHOOK_SECRET"] = str(settings["secret"])
-        provider = "segmind" if os.environ.get("SEGMIND_API_KEY") else "local title card"
+        provider = "segmind" if bridge.env.get("SEGMIND_API_KEY") else "local title card"
+        if fake is not None:
+            provider += " fake"
         print(f"Starting the bridge on {bridge.url} (provider: {provider}) …", flush=True)
         bridge.start()
 
@@ -82,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if bridge is not None:
             bridge.stop()
+        if fake is not None:
+            fake.stop()
         site.stop()
 
 

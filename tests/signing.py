@@ -50,3 +50,12 @@ def signed(
         "webhook-timestamp": str(stamp),
         "webhook-signature": signature,
     }
+
+
+def signed_get(
+    secret: str, *, timestamp: float | None = None, msg_id: str | None = None
+) -> dict[str, str]:
+    """The headers of a signed ``GET`` (signed over the empty body)."""
+    _, headers = signed(secret, b"", timestamp=timestamp, msg_id=msg_id)
+    del headers["content-type"]
+    return headers

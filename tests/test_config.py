@@ -102,3 +102,31 @@ def test_bad_transport_settings_are_named(secret: str, name: str, value: str, pr
     with pytest.raises(ConfigError) as caught:
         Settings.from_env({**BASE, "BRIDGE_WEBHOOK_SECRET": secret, name: value})
     assert caught.value.problems == [f"{problem}, got {value!r}"]
+
+
+def test_download_settings_have_safe_defaults(secret: str) -> None:
+    settings = Settings.from_env({**BASE, "BRIDGE_WEBHOOK_SECRET": secret})
+    assert settings.download_allow == ()
+    assert settings.download_max_bytes == 25 * 1024 * 1024
+    assert settings.download_timeout == 60.0
+
+
+def test_download_allow_takes_addresses_and_ranges(secret: str) -> None:
+    settings = Settings.from_env(
+        {
+            **BASE,
+            "BRIDGE_WEBHOOK_SECRET": secret,
+            "BRIDGE_DOWNLOAD_ALLOW": " 127.0.0.1, 10.0.0.0/8 ,fd00::/8",
+            "BRIDGE_DOWNLOAD_MAX_MB": "5",
+        }
+    )
+    assert [str(n) for n in settings.download_allow] == ["127.0.0.1/32", "10.0.0.0/8", "fd00::/8"]
+    assert settings.download_max_bytes == 5 * 1024 * 1024
+
+
+def test_a_bad_download_allow_entry_is_named(secret: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(
+            {**BASE, "BRIDGE_WEBHOOK_SECRET": secret, "BRIDGE_DOWNLOAD_ALLOW": "10.0.0.0/8,cdn"}
+        )
+    assert "BRIDGE_DOWNLOAD_ALLOW" in str(caught.value) and "'cdn'" in str(caught.value)

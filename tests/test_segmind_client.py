@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import ipaddress
 import json
 import time
 from collections.abc import Iterator
@@ -14,6 +15,10 @@ import pytest
 from PIL import Image
 
 import bridge
+from bridge.config import Settings
+from bridge.download import ImageDownloader
+from bridge.imaging import check_image
+from bridge.providers import create_provider
 from bridge.providers.base import ErrorKind, Prompt, ProviderError
 from bridge.providers.segmind import (
     PollResult,
@@ -32,6 +37,12 @@ PROMPT = Prompt(
     text="Ten tips for spring gardening. How to get your beds ready.",
 )
 FAST = JobScript(queued_s=0.02, processing_s=0.05)
+LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
+
+
+def loopback_downloader(**options: int) -> ImageDownloader:
+    """The fake serves its images on 127.0.0.1, which only an allow-list opens."""
+    return ImageDownloader(allow=LOOPBACK, **options)  # type: ignore[arg-type]
 
 
 class MemoryCheckpoint:
@@ -61,7 +72,9 @@ def fake(fake_server: FakeSegmind) -> FakeSegmind:
 
 @pytest.fixture
 def client(fake: FakeSegmind) -> Iterator[SegmindClient]:
-    with SegmindClient(KEY, fake.workflow_url, timeout=5.0) as segmind:
+    with SegmindClient(
+        KEY, fake.workflow_url, timeout=5.0, downloader=loopback_downloader()
+    ) as segmind:
         yield segmind
 
 
@@ -325,7 +338,7 @@ def test_expired_image_is_a_clear_error(fake: FakeSegmind, client: SegmindClient
     with pytest.raises(ProviderError) as caught:
         make_provider(client).generate(PROMPT, MemoryCheckpoint())
     assert caught.value.kind is ErrorKind.NOT_FOUND
-    assert "no longer available (expired)" in caught.value.message
+    assert "the image URL has expired or does not exist" in caught.value.message
     assert_clean(caught.value.message)
 
 
@@ -552,22 +565,37 @@ def test_poll_url_downgrade_to_http_is_refused() -> None:
 
 def test_download_respects_the_byte_cap(fake: FakeSegmind) -> None:
     fake.queue_jobs(JobScript(queued_s=0.0, processing_s=0.0, image_format="PNG"))
-    with SegmindClient(KEY, fake.workflow_url, max_image_bytes=10_000) as segmind:
+    downloader = loopback_downloader(max_bytes=10_000)
+    with SegmindClient(KEY, fake.workflow_url, downloader=downloader) as segmind:
         with pytest.raises(ProviderError) as caught:
             make_provider(segmind).generate(PROMPT, MemoryCheckpoint())
     assert caught.value.kind is ErrorKind.BAD_OUTPUT
     assert "larger than" in caught.value.message
 
 
-def test_download_cap_applies_without_content_length() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=iter([b"x" * 600, b"y" * 600]))
+def test_the_fakes_image_address_is_refused_without_the_allow_list(fake: FakeSegmind) -> None:
+    fake.queue_jobs(JobScript(queued_s=0.0, processing_s=0.0))
+    with SegmindClient(KEY, fake.workflow_url) as segmind:
+        with pytest.raises(ProviderError) as caught:
+            make_provider(segmind).generate(PROMPT, MemoryCheckpoint())
+    assert caught.value.kind is ErrorKind.BAD_OUTPUT
+    assert "127.0.0.1" in caught.value.message and "BRIDGE_DOWNLOAD_ALLOW" in caught.value.message
+    assert fake.downloads == 0
 
-    with httpx.Client(transport=httpx.MockTransport(handler)) as http:
-        segmind = SegmindClient(KEY, "https://api.example/w", http=http, max_image_bytes=1000)
+
+def test_a_body_that_is_not_an_image_is_bad_output() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"<html>Access denied</html>")
+
+    downloader = ImageDownloader(
+        resolver=lambda host, port: ["93.184.216.34"], transport=httpx.MockTransport(handler)
+    )
+    with SegmindClient(KEY, "https://api.example/w", downloader=downloader) as segmind:
         with pytest.raises(ProviderError) as caught:
             segmind.download("https://cdn.example/image.png")
-        assert caught.value.kind is ErrorKind.BAD_OUTPUT
+    assert caught.value.kind is ErrorKind.BAD_OUTPUT
+    assert "not a readable image" in caught.value.message
+    assert_clean(caught.value.message)
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://cdn.example/a.png", "not a url"])
@@ -579,14 +607,18 @@ def test_download_only_http(client: SegmindClient, url: str) -> None:
 
 def test_download_does_not_send_the_key() -> None:
     seen: list[httpx.Request] = []
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(png, "PNG")
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(200, content=b"\x89PNG....")
+        return httpx.Response(200, content=png.getvalue())
 
-    with httpx.Client(transport=httpx.MockTransport(handler)) as http:
-        segmind = SegmindClient(KEY, "https://api.example/w", http=http)
-        assert segmind.download("https://cdn.example/a.png") == b"\x89PNG...."
+    downloader = ImageDownloader(
+        resolver=lambda host, port: ["93.184.216.34"], transport=httpx.MockTransport(handler)
+    )
+    with SegmindClient(KEY, "https://api.example/w", downloader=downloader) as segmind:
+        assert segmind.download("https://cdn.example/a.png") == png.getvalue()
     assert "x-api-key" not in seen[0].headers and "authorization" not in seen[0].headers
 
 
@@ -678,3 +710,32 @@ def test_provider_name_and_client_close_leaves_foreign_http_open() -> None:
         assert SegmindProvider(segmind).name == "segmind"
         segmind.close()
         assert not http.is_closed
+
+
+@pytest.mark.parametrize("allow", ["127.0.0.1/32", ""])
+def test_the_provider_from_settings_downloads_only_what_the_allow_list_opens(
+    fake: FakeSegmind, secret: str, allow: str
+) -> None:
+    settings = Settings.from_env(
+        {
+            "BRIDGE_WEBHOOK_SECRET": secret,
+            "WP_URL": "http://127.0.0.1:9",
+            "WP_USER": "bridge",
+            "WP_APP_PASSWORD": "abcd efgh ijkl mnop qrst uvwx",
+            "SEGMIND_API_KEY": KEY,
+            "SEGMIND_WORKFLOW_URL": fake.workflow_url,
+            "SEGMIND_POLL_INTERVAL": "0.02",
+            "BRIDGE_DOWNLOAD_ALLOW": allow,
+        }
+    )
+    fake.queue_jobs(JobScript(queued_s=0.0, processing_s=0.0))
+    provider = create_provider(settings)
+    assert isinstance(provider, SegmindProvider)
+    try:
+        if allow:
+            assert check_image(provider.generate(PROMPT, MemoryCheckpoint())) == (1024, 576)
+        else:
+            with pytest.raises(ProviderError, match="BRIDGE_DOWNLOAD_ALLOW"):
+                provider.generate(PROMPT, MemoryCheckpoint())
+    finally:
+        provider.client.close()

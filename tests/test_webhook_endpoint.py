@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from bridge.app import create_app
 from bridge.config import Settings
 from bridge.services import Services
-from tests.signing import event, new_secret, signed
+from tests.signing import event, new_secret, signed, signed_get
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_signed_webhook_is_accepted_recorded_and_queued(
     assert response.status_code == 202
     job_id = response.get_json()["job_id"]
     assert _queued(app) == 1
-    job = client.get(f"/jobs/{job_id}").get_json()
+    job = client.get(f"/jobs/{job_id}", headers=signed_get(secret)).get_json()
     assert job["post_id"] == 12 and job["state"] == "queued"
 
 
@@ -134,8 +134,9 @@ def test_oversized_body_gets_413(app: Flask, client: FlaskClient, secret: str) -
     assert _queued(app) == 0
 
 
-def test_unknown_job_is_404(client: FlaskClient) -> None:
-    assert client.get("/jobs/nope").status_code == 404
+def test_unknown_job_is_404(client: FlaskClient, secret: str) -> None:
+    response = client.get("/jobs/nope", headers=signed_get(secret))
+    assert response.status_code == 404 and response.get_json()["error"] == "not_found"
 
 
 def test_healthz(client: FlaskClient) -> None:

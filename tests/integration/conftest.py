@@ -90,6 +90,7 @@ def segmind_bridge(
         SEGMIND_WORKFLOW_URL=segmind.workflow_url,
         SEGMIND_POLL_INTERVAL="0.1",
         SEGMIND_DEADLINE="30",
+        BRIDGE_DOWNLOAD_ALLOW="127.0.0.1/32",  # the fake serves its images on loopback
     )
     with BridgeProcesses(env, tmp_path_factory.mktemp("segmind-bridge")) as bridge:
         yield bridge

@@ -16,6 +16,9 @@ import httpx
 
 from bridge import __version__
 from bridge.config import DEFAULT_WORKFLOW_URL
+from bridge.download import ImageDownloader
+from bridge.images import InvalidImage
+from bridge.imaging import check_image
 from bridge.providers.base import ErrorKind, ProviderError
 from bridge.providers.segmind.headers import parse_credits, parse_retry_after
 from bridge.providers.segmind.responses import (
@@ -38,7 +41,9 @@ class SegmindClient:
     """Thin, strict client for one Segmind workflow.
 
     Pass ``http`` to supply your own :class:`httpx.Client` (tests, transports); it is
-    then yours to close. Otherwise the client owns one with an explicit timeout.
+    then yours to close. Otherwise the client owns one with an explicit timeout. The image
+    itself is fetched by ``downloader`` (default: one that reaches only public addresses),
+    which the client closes with itself.
     """
 
     def __init__(
@@ -48,11 +53,11 @@ class SegmindClient:
         *,
         http: httpx.Client | None = None,
         timeout: float = 30.0,
-        max_image_bytes: int = 20 * 1024 * 1024,
+        downloader: ImageDownloader | None = None,
     ) -> None:
         self._api_key = api_key.strip()
         self.workflow_url = workflow_url.strip()
-        self.max_image_bytes = max_image_bytes
+        self._downloader = downloader or ImageDownloader()
         self.remaining_credits: int | None = None
         self._owns_http = http is None
         self._http = http or httpx.Client(
@@ -66,6 +71,7 @@ class SegmindClient:
     def close(self) -> None:
         if self._owns_http:
             self._http.close()
+        self._downloader.close()
 
     def __enter__(self) -> SegmindClient:
         return self
@@ -136,34 +142,16 @@ class SegmindClient:
         return PollResult(status=status)
 
     def download(self, url: str) -> bytes:
-        """Fetch the generated image (no API key sent), at most ``max_image_bytes``."""
-        url = url.strip()
-        if not is_http_url(url):
-            raise ProviderError(
-                ErrorKind.BAD_OUTPUT, "Segmind gave an image address that is not http(s)."
-            )
-        cap = self.max_image_bytes
+        """Fetch the generated image (no API key sent) through the safe downloader, and check
+        that it decodes as an image."""
+        data = self._downloader.fetch(url)
         try:
-            with self._http.stream(
-                "GET", url, headers={"User-Agent": USER_AGENT}, follow_redirects=True
-            ) as response:
-                if response.status_code != 200:
-                    raise self._download_error(response)
-                declared = response.headers.get("content-length")
-                if declared is not None and declared.isdigit() and int(declared) > cap:
-                    raise self._too_big()
-                buffer = bytearray()
-                for chunk in response.iter_bytes():
-                    buffer += chunk
-                    if len(buffer) > cap:
-                        raise self._too_big()
-        except httpx.HTTPError as exc:
-            raise self._network_error(exc, "downloading the generated image") from None
-        if not buffer:
+            check_image(data)
+        except InvalidImage as exc:
             raise ProviderError(
-                ErrorKind.BAD_OUTPUT, "The generated image downloaded from Segmind was empty."
-            )
-        return bytes(buffer)
+                ErrorKind.BAD_OUTPUT, f"Segmind's image cannot be used: {exc}."
+            ) from None
+        return data
 
     # -- internals
 
@@ -305,46 +293,6 @@ class SegmindClient:
         return ProviderError(
             ErrorKind.BAD_REQUEST,
             f"Segmind refused the request (HTTP {code}).{quote}",
-        )
-
-    def _download_error(self, response: httpx.Response) -> ProviderError:
-        code = response.status_code
-        if code in (404, 410):
-            return ProviderError(
-                ErrorKind.NOT_FOUND,
-                "The generated image is no longer available (expired): Segmind deletes "
-                "outputs after a few days. Generate a new image.",
-            )
-        if code == 429:
-            wait = parse_retry_after(
-                response.headers.get("retry-after"),
-                response.headers.get("x-rate-limit-reset-at-utc"),
-            )
-            return ProviderError(
-                ErrorKind.RATE_LIMITED,
-                "Downloading the generated image was rate limited (HTTP 429).",
-                retry_after=wait,
-            )
-        if code >= 500:
-            return ProviderError(
-                ErrorKind.SERVER,
-                f"The image storage had a server error (HTTP {code}); it will be retried.",
-            )
-        if code == 403:
-            return ProviderError(
-                ErrorKind.FORBIDDEN,
-                "The image storage refused the download (HTTP 403); the image may have expired.",
-            )
-        return ProviderError(
-            ErrorKind.BAD_OUTPUT,
-            f"Downloading the generated image failed (HTTP {code}).",
-        )
-
-    def _too_big(self) -> ProviderError:
-        mib = self.max_image_bytes / (1024 * 1024)
-        return ProviderError(
-            ErrorKind.BAD_OUTPUT,
-            f"The generated image is larger than the {mib:g} MiB limit; it was not downloaded.",
         )
 
     def _network_error(self, exc: httpx.HTTPError, action: str) -> ProviderError:
