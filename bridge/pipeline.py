@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bridge.filenames import image_filename
 from bridge.images import ImageFile, InvalidImage, identify
+from bridge.imaging import ImageOptions, render
 from bridge.jobs import Job, JobCheckpoint, JobState, JobStore
 from bridge.options import GenerationOptions, PostContext
 from bridge.prompt import build_prompt, fill_template, template_values
@@ -170,7 +171,11 @@ class Pipeline:
             template=options.prompt_template,
             style=options.style,
         )
-        image = identify(self.provider.generate(prompt, JobCheckpoint(self.store, job.id)))
+        generated = self.provider.generate(prompt, JobCheckpoint(self.store, job.id))
+        image = render(
+            generated,
+            ImageOptions(options.width, options.height, options.format, options.quality),
+        )
         path = self.images_dir / f"{job.id}.{image.extension}"
         partial = path.with_suffix(".part")
         partial.write_bytes(image.data)

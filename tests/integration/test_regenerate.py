@@ -124,6 +124,10 @@ def test_the_sites_templates_shape_the_prompt_and_the_media_texts(
         "alt_template": "Illustration: {title}",
         "title_template": "{title} — cover",
         "caption_template": "Drawn for {site_name}",
+        "format": "webp",
+        "width": 800,
+        "height": 800,
+        "quality": 70,
     }
     answer = _request(
         site,
@@ -147,6 +151,11 @@ def test_the_sites_templates_shape_the_prompt_and_the_media_texts(
     assert media["alt_text"] == "Illustration: Moss gardens"
     assert media["title"]["raw"] == "Moss gardens — cover"
     assert media["caption"]["raw"] == "Drawn for Garden notes"
+    assert media["mime_type"] == "image/webp"
+    assert str(media["source_url"]).endswith(".webp")
+    image = Image.open(io.BytesIO(httpx.get(str(media["source_url"]), timeout=10).content))
+    assert (image.format, image.size) == ("WEBP", (800, 800))
+    assert not image.getexif() and "icc_profile" not in image.info
 
 
 def test_a_post_trashed_while_its_job_runs_gets_nothing_uploaded(

@@ -87,15 +87,19 @@ def test_a_generated_image_the_editor_removed_does_not_come_back(
     assert _job_id(editor, post_id) == job_id
 
 
-def test_always_sends_even_when_the_post_has_an_image(
+def test_always_replaces_an_image_the_post_has(
     triggers: LocalWordPress, editor: EditorSession
 ) -> None:
     triggers.update_plugin_settings(trigger="save", only_missing=False)
-    post_id = editor.create_post("Has one, wants another", featured_media=_chosen_image(editor))
+    chosen = _chosen_image(editor)
+    post_id = editor.create_post("Has one, wants another", featured_media=chosen)
     job_id = _job_id(editor, post_id)
     assert job_id
+    done = editor.wait_for(post_id)
+    assert done.generation == "done", done.message
+    assert done.featured_media not in (0, chosen)
+    assert editor.media(chosen)["id"] == chosen  # replaced, never deleted: a person chose it
     # The bridge's own saves (status, image) are saves of a published post too: none is sent.
-    editor.wait_for(post_id)
     assert _job_id(editor, post_id) == job_id
 
 

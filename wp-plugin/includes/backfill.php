@@ -155,18 +155,6 @@ function backfill_dry_run( $post_types, $limit, $sample = 20 ) {
 }
 
 /**
- * The image options sent with a run: the same settings a webhook carries.
- *
- * @return array<string, mixed>
- */
-function backfill_options() {
-	$settings = get_plugin_settings();
-	$keys     = array( 'prompt_template', 'style', 'width', 'height', 'format', 'quality', 'alt_template', 'title_template', 'caption_template', 'replaced_image' );
-
-	return array_intersect_key( $settings, array_flip( $keys ) );
-}
-
-/**
  * Asks the bridge to start a run.
  *
  * @param string[] $post_types Post type names.
@@ -186,7 +174,7 @@ function start_backfill( $post_types, $limit, $dry_run = false ) {
 				'post_types' => array_values( $post_types ),
 				'limit'      => $limit > 0 ? $limit : null,
 				'dry_run'    => $dry_run,
-				'options'    => backfill_options(),
+				'options'    => payload_options(),
 			),
 		)
 	);

@@ -45,6 +45,22 @@ function init_hooks() {
 	add_action( 'wp_ajax_fib_backfill_control',     __NAMESPACE__ . '\ajax_backfill_control' );
 	add_filter( $settings_link_hook,                __NAMESPACE__ . '\add_settings_link' );
 
+	// Editor actions: regenerate from the block editor, the classic editor and the posts list.
+	add_action( 'rest_api_init',                    __NAMESPACE__ . '\register_post_routes' );
+	add_action( 'enqueue_block_editor_assets',      __NAMESPACE__ . '\enqueue_editor_panel' );
+	add_action( 'admin_enqueue_scripts',            __NAMESPACE__ . '\enqueue_admin_assets' );
+	add_action( 'admin_post_fib_regenerate',        __NAMESPACE__ . '\handle_regenerate_action' );
+	add_action( 'admin_action_editpost',            __NAMESPACE__ . '\keep_generated_image_on_classic_save' );
+	add_action( 'admin_notices',                    __NAMESPACE__ . '\show_regenerate_notices' );
+	add_filter( 'removable_query_args',             __NAMESPACE__ . '\add_removable_query_args' );
+	add_action( 'load-edit.php',                    __NAMESPACE__ . '\setup_posts_list' );
+	add_filter( 'manage_posts_columns',             __NAMESPACE__ . '\add_image_column', 10, 2 );
+	add_filter( 'manage_pages_columns',             __NAMESPACE__ . '\add_image_column' );
+	add_action( 'manage_posts_custom_column',       __NAMESPACE__ . '\render_image_column', 10, 2 );
+	add_action( 'manage_pages_custom_column',       __NAMESPACE__ . '\render_image_column', 10, 2 );
+	add_filter( 'post_row_actions',                 __NAMESPACE__ . '\add_row_action', 10, 2 );
+	add_filter( 'page_row_actions',                 __NAMESPACE__ . '\add_row_action', 10, 2 );
+
 	if ( defined( 'WP_CLI' ) && WP_CLI ) {
 		\WP_CLI::add_command( 'fib', __NAMESPACE__ . '\Cli_Command' );
 	}

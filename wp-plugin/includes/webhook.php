@@ -105,12 +105,20 @@ function is_bridge_request() {
 }
 
 /**
- * The webhook payload for a post.
+ * Event types the plugin sends (docs/protocol.md).
+ */
+const FIB_EVENT_TYPES = array( 'post.published', 'post.updated', 'post.regenerate', 'post.backfill' );
+
+/**
+ * The webhook payload for a post (protocol v2: site, terms, replace and image options).
  *
  * @param \WP_Post $post Post object.
+ * @param string   $type One of FIB_EVENT_TYPES; post.regenerate asks to replace the current image,
+ *                       and so do the automatic triggers when "Only missing images" is off.
  * @return array<string, mixed>
  */
-function build_payload( \WP_Post $post ) {
+function build_payload( \WP_Post $post, $type = 'post.published' ) {
+	$type    = in_array( $type, FIB_EVENT_TYPES, true ) ? $type : 'post.published';
 	$excerpt = $post->post_excerpt;
 	if ( '' === trim( $excerpt ) ) {
 		$text    = strip_shortcodes( excerpt_remove_blocks( $post->post_content ) );
@@ -118,7 +126,7 @@ function build_payload( \WP_Post $post ) {
 	}
 
 	return array(
-		'type'      => 'post.published',
+		'type'      => $type,
 		'timestamp' => gmdate( 'Y-m-d\TH:i:s\Z' ),
 		'data'      => array(
 			'site_url'     => get_site_url(),
@@ -129,19 +137,94 @@ function build_payload( \WP_Post $post ) {
 			'slug'         => $post->post_name,
 			'modified_gmt' => (string) get_post_modified_time( 'Y-m-d\TH:i:s\Z', true, $post ),
 			'link'         => (string) get_permalink( $post ),
+			'site_name'    => wp_specialchars_decode( (string) get_bloginfo( 'name' ), ENT_QUOTES ),
+			'categories'   => post_term_names( $post, 'category' ),
+			'tags'         => post_term_names( $post, 'post_tag' ),
+			'replace'      => 'post.regenerate' === $type || ( ! get_plugin_settings()['only_missing'] && in_array( $type, array( 'post.published', 'post.updated' ), true ) ),
+			'options'      => payload_options(),
 		),
 	);
+}
+
+/**
+ * Names of a post's terms in a taxonomy, [] when the post type does not use it.
+ *
+ * @param \WP_Post $post     Post object.
+ * @param string   $taxonomy Taxonomy name.
+ * @return string[]
+ */
+function post_term_names( \WP_Post $post, $taxonomy ) {
+	if ( ! is_object_in_taxonomy( $post->post_type, $taxonomy ) ) {
+		return array();
+	}
+
+	$terms = get_the_terms( $post, $taxonomy );
+	if ( ! is_array( $terms ) ) {
+		return array();
+	}
+
+	return array_values(
+		array_map(
+			static function ( $term ) {
+				return wp_specialchars_decode( $term->name, ENT_QUOTES );
+			},
+			$terms
+		)
+	);
+}
+
+/**
+ * The image and prompt options of the payload, from the plugin settings with
+ * the protocol's defaults for every key that is unset or of the wrong kind.
+ *
+ * @return array<string, string|int>
+ */
+function payload_options() {
+	$defaults = array(
+		'prompt_template'  => "Title: {title}\n\nDescription: {excerpt}\n",
+		'style'            => '',
+		'width'            => 1200,
+		'height'           => 630,
+		'format'           => 'jpeg',
+		'quality'          => 85,
+		'alt_template'     => '{title}',
+		'title_template'   => '{title}',
+		'caption_template' => '',
+		'replaced_image'   => 'keep',
+	);
+	$settings = get_plugin_settings();
+	$options  = array();
+
+	foreach ( $defaults as $key => $default ) {
+		$value = $settings[ $key ] ?? $default;
+		if ( is_int( $default ) ) {
+			$value = is_numeric( $value ) && (int) $value > 0 ? (int) $value : $default;
+		} else {
+			$value = is_string( $value ) ? $value : $default;
+		}
+		$options[ $key ] = $value;
+	}
+
+	// The bridge accepts 64–4096 pixels and a quality of 1–100.
+	$options['width']          = max( 64, min( 4096, $options['width'] ) );
+	$options['height']         = max( 64, min( 4096, $options['height'] ) );
+	$options['quality']        = min( 100, $options['quality'] );
+	$options['format']         = in_array( $options['format'], array( 'jpeg', 'webp', 'png' ), true ) ? $options['format'] : 'jpeg';
+	$options['replaced_image'] = 'delete' === $options['replaced_image'] ? 'delete' : 'keep';
+
+	return $options;
 }
 
 /**
  * Signs and sends the webhook for a post, then records the outcome in its meta.
  *
  * @param \WP_Post $post Post object.
- * @return true|\WP_Error True when the bridge queued a job.
+ * @param string   $type Event type, see build_payload().
+ * @return true|\WP_Error True when the bridge queued a job (or has one under way for the post).
  */
-function send_webhook( \WP_Post $post ) {
+function send_webhook( \WP_Post $post, $type = 'post.published' ) {
 	$settings = get_plugin_settings();
-	$body     = wp_json_encode( build_payload( $post ) );
+	$body     = wp_json_encode( build_payload( $post, $type ) );
 
 	if ( false === $body ) {
 		$error = new \WP_Error( 'fib_json', __( 'The post could not be encoded as JSON.', 'featured-image-bridge' ) );
