@@ -7,6 +7,8 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from bridge.api import api
+from bridge.backfill import MissingPostSource, RunStore
+from bridge.backfill_api import BackfillServices, backfills
 from bridge.config import Settings
 from bridge.jobs import JobStore
 from bridge.services import Services
@@ -17,20 +19,32 @@ from bridge.wordpress import create_wordpress
 MAX_BODY_BYTES = 64 * 1024
 
 
-def create_app(settings: Settings | None = None, queue: JobQueue | None = None) -> Flask:
-    """Builds the Flask app from ``settings`` (default: the environment)."""
+def create_app(
+    settings: Settings | None = None,
+    queue: JobQueue | None = None,
+    missing_posts: MissingPostSource | None = None,
+) -> Flask:
+    """Builds the Flask app from ``settings`` (default: the environment).
+
+    ``missing_posts`` lists the posts a backfill fills (default: the site in ``settings``).
+    """
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    store = JobStore(settings.jobs_db)
     app.extensions["bridge"] = Services(
         settings=settings,
-        store=JobStore(settings.jobs_db),
+        store=store,
         queue=queue or create_queue(settings),
         verifier=SignatureVerifier(settings.webhook_secret),
         wordpress=create_wordpress(settings),
     )
+    app.extensions["backfill"] = BackfillServices(
+        runs=RunStore(store), source=missing_posts or create_wordpress(settings)
+    )
 
     app.register_blueprint(api)
+    app.register_blueprint(backfills)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:

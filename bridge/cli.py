@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bridge import __version__
+from bridge.cli_backfill import add_command as add_backfill_command
 from bridge.config import ConfigError, Settings
 
 
@@ -41,10 +42,16 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from bridge.tasks import create_queue
 
     queue = create_queue(settings)
+    # Before any thread runs: backfill jobs a killed worker lost go back on the queue, and
+    # the runs that were running carry on.
+    recovered = queue.feeder().recover(queue.queued_job_ids())
+    if recovered:
+        logging.getLogger(__name__).info("backfill: %s jobs queued at start", recovered)
     # An idle worker looks for new jobs at least every half second (huey's default backs off
-    # to 10 s), so a post published after a quiet spell still starts at once.
+    # to 10 s), so a post published after a quiet spell still starts at once. Periodic tasks
+    # on: the backfill feeder's safety net runs every minute.
     consumer = queue.huey.create_consumer(
-        workers=settings.worker_threads, worker_type="thread", periodic=False, max_delay=0.5
+        workers=settings.worker_threads, worker_type="thread", periodic=True, max_delay=0.5
     )
     consumer.run()
     return 0
@@ -84,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     worker.set_defaults(handler=_worker)
     check = commands.add_parser("check", help="validate settings and reach WordPress")
     check.set_defaults(handler=_check)
+    add_backfill_command(commands)
     args = parser.parse_args(argv)
 
     try:

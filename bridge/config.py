@@ -51,6 +51,7 @@ class Settings:
     host: str
     port: int
     worker_threads: int
+    backfill_window: int
     job_retries: int
     retry_delay: float
     log_level: str
@@ -95,6 +96,7 @@ class Settings:
             provider = "segmind" if api_key else "local"
         if provider == "segmind" and not api_key:
             problems.append("BRIDGE_PROVIDER is 'segmind' but SEGMIND_API_KEY is not set")
+        worker_threads = int(reader.number("BRIDGE_WORKERS", 4, low=1, high=64, integer=True))
         settings = cls(
             webhook_secret=webhook_secret,
             wp_url=wp_url,
@@ -110,7 +112,12 @@ class Settings:
             data_dir=Path(reader.optional("BRIDGE_DATA_DIR") or "var").expanduser(),
             host=reader.optional("BRIDGE_HOST") or "127.0.0.1",
             port=int(reader.number("BRIDGE_PORT", 8080, low=1, high=65535, integer=True)),
-            worker_threads=int(reader.number("BRIDGE_WORKERS", 4, low=1, high=64, integer=True)),
+            worker_threads=worker_threads,
+            backfill_window=int(
+                reader.number(
+                    "BRIDGE_BACKFILL_WINDOW", worker_threads, low=1, high=256, integer=True
+                )
+            ),
             job_retries=int(reader.number("BRIDGE_JOB_RETRIES", 5, low=0, high=100, integer=True)),
             retry_delay=reader.number("BRIDGE_RETRY_DELAY", 10.0, low=0, high=3600),
             log_level=reader.choice(

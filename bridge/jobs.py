@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from enum import StrEnum
@@ -24,6 +24,10 @@ class JobState(StrEnum):
     UPLOADING = "uploading"
     DONE = "done"
     FAILED = "failed"
+    WAITING = "waiting"
+    """Held back by a backfill run until its feeder hands it to the queue."""
+    CANCELLED = "cancelled"
+    """Its backfill run was cancelled before the job was handed to the queue."""
 
 
 ACTIVE_STATES = (JobState.QUEUED, JobState.GENERATING, JobState.UPLOADING)
@@ -60,7 +64,9 @@ _ADDED_COLUMNS = (
     ("start_media", "INTEGER"),
     ("start_media_generated", "INTEGER NOT NULL DEFAULT 0"),
     ("error_kind", "TEXT"),
+    ("run_id", "TEXT"),
 )
+_RUN_INDEX = "CREATE INDEX IF NOT EXISTS jobs_run ON jobs (run_id, state)"
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,8 @@ class Job:
     """A replacing job: whether that image was a generated one."""
     error_kind: str | None
     """What kind of failure ended the job (a provider ``ErrorKind``, or ``wordpress``)."""
+    run_id: str | None = None
+    """The backfill run the job belongs to, if any."""
 
     def public(self) -> dict[str, Any]:
         """What ``GET /jobs/<id>`` shows: no post text, no provider reference."""
@@ -139,11 +147,21 @@ class JobStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
-            present = {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}
-            for name, declaration in _ADDED_COLUMNS:
-                if name not in present:
-                    db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {declaration}")
+            # One writer at a time: the web side and the worker start together on a new file.
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                present = {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}
+                for name, declaration in _ADDED_COLUMNS:
+                    if name not in present:
+                        db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {declaration}")
+                db.execute(_RUN_INDEX)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -154,57 +172,35 @@ class JobStore:
         finally:
             db.close()
 
-    def create(self, new: NewJob) -> tuple[Job, bool]:
+    def create(self, new: NewJob, *, run_id: str | None = None) -> tuple[Job, bool]:
         """Records a job, or returns the one this request already made.
 
         A repeated ``webhook_id`` (a redelivery) and a post that already has a job under
         way (the editor's hooks firing twice, two editors clicking at once) both return the
         existing job with ``False``. A replacing request (a regenerate) that meets a job under
         way makes that job replace the image, with the new request's options.
+
+        With ``run_id`` the job belongs to that backfill run and is held back (``waiting``)
+        until the run's feeder queues it; a job waiting in another run counts as under way
+        for it, but not for a publish, which must not wait behind a backfill.
         """
+        ((job, created),) = self.create_many([new], run_id=run_id)
+        return job, created
+
+    def create_many(
+        self, news: Iterable[NewJob], *, run_id: str | None = None
+    ) -> list[tuple[Job, bool]]:
+        """``create`` for each job, all in one transaction (a backfill run's posts)."""
         now = time.time()
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
-                existing = db.execute(
-                    "SELECT * FROM jobs WHERE webhook_id = ? OR (site_url = ? AND post_id = ? "
-                    "AND state IN (?, ?, ?)) ORDER BY created_at LIMIT 1",
-                    (new.webhook_id, new.site_url, new.post_id, *ACTIVE_STATES),
-                ).fetchone()
-                if existing is not None:
-                    if new.replace_image and not existing["replace_image"]:
-                        existing = _make_replacing(db, existing["id"], new, now)
-                    db.execute("COMMIT")
-                    return _job(existing), False
-                job_id = uuid.uuid4().hex
-                db.execute(
-                    "INSERT INTO jobs (id, webhook_id, site_url, post_id, post_type, title, "
-                    "excerpt, slug, state, created_at, updated_at, request, replace_image, "
-                    "context, options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        job_id,
-                        new.webhook_id,
-                        new.site_url,
-                        new.post_id,
-                        new.post_type,
-                        new.title,
-                        new.excerpt,
-                        new.slug,
-                        JobState.QUEUED,
-                        now,
-                        now,
-                        new.request,
-                        int(new.replace_image),
-                        new.context,
-                        new.options,
-                    ),
-                )
-                row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+                rows = [_create(db, new, run_id, now) for new in news]
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-        return _job(row), True
+        return [(_job(row), created) for row, created in rows]
 
     def get(self, job_id: str) -> Job | None:
         with self._connect() as db:
@@ -254,6 +250,50 @@ class JobCheckpoint:
 
     def save(self, reference: str) -> None:
         self.store.update(self.job_id, provider_ref=reference)
+
+
+def _create(
+    db: sqlite3.Connection, new: NewJob, run_id: str | None, now: float
+) -> tuple[sqlite3.Row, bool]:
+    """Inserts the job unless it exists (see ``JobStore.create``); inside a transaction."""
+    under_way = (*ACTIVE_STATES, JobState.WAITING) if run_id else ACTIVE_STATES
+    marks = ", ".join("?" * len(under_way))
+    existing = db.execute(
+        "SELECT * FROM jobs WHERE webhook_id = ? OR (site_url = ? AND post_id = ? "
+        f"AND state IN ({marks})) ORDER BY created_at LIMIT 1",
+        (new.webhook_id, new.site_url, new.post_id, *under_way),
+    ).fetchone()
+    if existing is not None:
+        if new.replace_image and not existing["replace_image"]:
+            existing = _make_replacing(db, existing["id"], new, now)
+        return existing, False
+    job_id = uuid.uuid4().hex
+    db.execute(
+        "INSERT INTO jobs (id, webhook_id, site_url, post_id, post_type, title, "
+        "excerpt, slug, state, created_at, updated_at, request, replace_image, "
+        "context, options, run_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            job_id,
+            new.webhook_id,
+            new.site_url,
+            new.post_id,
+            new.post_type,
+            new.title,
+            new.excerpt,
+            new.slug,
+            JobState.WAITING if run_id else JobState.QUEUED,
+            now,
+            now,
+            new.request,
+            int(new.replace_image),
+            new.context,
+            new.options,
+            run_id,
+        ),
+    )
+    row: sqlite3.Row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    return row, True
 
 
 def _make_replacing(db: sqlite3.Connection, job_id: str, new: NewJob, now: float) -> sqlite3.Row:

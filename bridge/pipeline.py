@@ -17,7 +17,7 @@ from pathlib import Path
 from bridge.filenames import image_filename
 from bridge.images import ImageFile, InvalidImage, identify
 from bridge.imaging import ImageOptions, render
-from bridge.jobs import Job, JobCheckpoint, JobState, JobStore
+from bridge.jobs import ACTIVE_STATES, Job, JobCheckpoint, JobState, JobStore
 from bridge.options import GenerationOptions, PostContext
 from bridge.prompt import build_prompt, fill_template, template_values
 from bridge.providers.base import Provider, ProviderError
@@ -81,8 +81,8 @@ class Pipeline:
         Raises RetryLater when a temporary fault should be retried after a delay.
         """
         job = self.store.get(job_id)
-        if job is None or job.state in (JobState.DONE, JobState.FAILED):
-            return
+        if job is None or job.state not in ACTIVE_STATES:
+            return  # ended, cancelled, or still waiting for its backfill run
         job = self.store.update(job.id, attempts=job.attempts + 1)
         try:
             self._advance(job)

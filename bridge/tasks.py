@@ -8,11 +8,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from huey import SqliteHuey
+from huey import SqliteHuey, crontab
 from huey.exceptions import RetryTask
 
+from bridge.backfill import Feeder, RunStore
 from bridge.config import Settings
 from bridge.jobs import JobStore
 from bridge.pipeline import Pipeline, RetryLater, RetryPolicy
@@ -22,13 +23,19 @@ from bridge.wordpress import create_wordpress
 
 @dataclass(frozen=True)
 class JobQueue:
-    """The huey instance and the task that runs one job."""
+    """The huey instance, the task that runs one job and the backfill feeder."""
 
     huey: SqliteHuey
     run_job: Any  # huey's TaskWrapper: calling it enqueues
+    feeder: Callable[[], Feeder]
 
     def enqueue(self, job_id: str) -> None:
         self.run_job(job_id)
+
+    def queued_job_ids(self) -> set[str]:
+        """The job ids waiting in the queue or scheduled for a retry (not those running)."""
+        tasks = [*self.huey.pending(), *self.huey.scheduled()]
+        return {str(task.args[0]) for task in tasks if task.name == "run_job" and task.args}
 
 
 def create_queue(settings: Settings, *, immediate: bool = False) -> JobQueue:
@@ -42,15 +49,28 @@ def create_queue(settings: Settings, *, immediate: bool = False) -> JobQueue:
         immediate=immediate,
     )
     pipeline = _lazy(lambda: build_pipeline(settings))
+    feeder = _lazy(
+        lambda: Feeder(
+            RunStore(JobStore(settings.jobs_db)), queue.enqueue, settings.backfill_window
+        )
+    )
 
     def run_job(job_id: str) -> None:
         try:
             pipeline().run(job_id)
         except RetryLater as later:
             raise RetryTask(str(later), delay=later.delay) from None
+        feeder().after_job(job_id)
+
+    def feed_backfills() -> None:
+        """The safety net: a run keeps going even if a feed after a job was missed."""
+        feeder().feed()
 
     task: Any = huey.task(name="run_job")
-    return JobQueue(huey=huey, run_job=task(run_job))
+    periodic: Any = huey.periodic_task(crontab(), name="feed_backfills")
+    periodic(feed_backfills)
+    queue: JobQueue = JobQueue(huey=huey, run_job=task(run_job), feeder=feeder)
+    return queue
 
 
 def build_pipeline(settings: Settings) -> Pipeline:
@@ -64,11 +84,14 @@ def build_pipeline(settings: Settings) -> Pipeline:
     )
 
 
-def _lazy(factory: Callable[[], Pipeline]) -> Callable[[], Pipeline]:
-    lock = threading.Lock()
-    made: list[Pipeline] = []
+_T = TypeVar("_T")
 
-    def get() -> Pipeline:
+
+def _lazy(factory: Callable[[], _T]) -> Callable[[], _T]:
+    lock = threading.Lock()
+    made: list[_T] = []
+
+    def get() -> _T:
         with lock:
             if not made:
                 made.append(factory())

@@ -104,6 +104,20 @@ def test_bad_transport_settings_are_named(secret: str, name: str, value: str, pr
     assert caught.value.problems == [f"{problem}, got {value!r}"]
 
 
+def test_the_backfill_window_defaults_to_the_worker_threads(secret: str) -> None:
+    env = {**BASE, "BRIDGE_WEBHOOK_SECRET": secret, "BRIDGE_WORKERS": "6"}
+    assert Settings.from_env(env).backfill_window == 6
+    assert Settings.from_env({**env, "BRIDGE_BACKFILL_WINDOW": "2"}).backfill_window == 2
+
+
+@pytest.mark.parametrize("value", ["0", "many", "1000"])
+def test_a_bad_backfill_window_is_named(secret: str, value: str) -> None:
+    with pytest.raises(ConfigError, match="BRIDGE_BACKFILL_WINDOW must be"):
+        Settings.from_env(
+            {**BASE, "BRIDGE_WEBHOOK_SECRET": secret, "BRIDGE_BACKFILL_WINDOW": value}
+        )
+
+
 def test_download_settings_have_safe_defaults(secret: str) -> None:
     settings = Settings.from_env({**BASE, "BRIDGE_WEBHOOK_SECRET": secret})
     assert settings.download_allow == ()
