@@ -3,7 +3,6 @@ here): the command's own code, the real WordPress and the real bridge."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from devenv.bridge_process import BridgeProcesses, free_port
@@ -59,8 +58,6 @@ def test_an_unreachable_bridge_is_named(site: LocalWordPress, use_local: BridgeP
 def test_a_dry_run_asks_the_bridge(
     site: LocalWordPress, use_local: BridgeProcesses, editor: EditorSession
 ) -> None:
-    if httpx.get(f"{use_local.url}/backfills/none", timeout=10).status_code == 404:
-        pytest.skip("this bridge has no /backfills yet (it comes with the backfill branch)")
     site.update_plugin_settings(trigger="manual")
     try:
         editor.create_post("Waiting for a picture")
