@@ -1,13 +1,17 @@
 """Shared fixtures. Integration fixtures (real WordPress, fake Segmind) live in
-``tests/integration/conftest.py``."""
+``tests/integration/conftest.py``. ``browser`` is here so that every browser test directory
+shares one Playwright instance: a second sync_playwright() in the same thread fails."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from bridge.config import Settings
+from devenv import browser as chromium
 from tests.signing import new_secret
 
 
@@ -27,3 +31,12 @@ def settings(tmp_path: Path, secret: str) -> Settings:
             "BRIDGE_DATA_DIR": str(tmp_path / "data"),
         }
     )
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's chromium, headless, for the whole session (devenv/browser.py)."""
+    with sync_playwright() as playwright:
+        launched = chromium.launch(playwright)
+        yield launched
+        launched.close()

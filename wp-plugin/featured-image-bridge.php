@@ -27,7 +27,10 @@ define( 'FIB_PLUGIN_DIR', __DIR__ );
 
 require_once FIB_PLUGIN_DIR . '/includes/plugin.php';
 require_once FIB_PLUGIN_DIR . '/includes/settings.php';
+require_once FIB_PLUGIN_DIR . '/includes/settings-page.php';
 require_once FIB_PLUGIN_DIR . '/includes/signature.php';
+require_once FIB_PLUGIN_DIR . '/includes/bridge-client.php';
+require_once FIB_PLUGIN_DIR . '/includes/connection-test.php';
 require_once FIB_PLUGIN_DIR . '/includes/webhook.php';
 require_once FIB_PLUGIN_DIR . '/includes/delivery.php';
 require_once FIB_PLUGIN_DIR . '/includes/status.php';
@@ -35,6 +38,13 @@ require_once FIB_PLUGIN_DIR . '/includes/regenerate.php';
 require_once FIB_PLUGIN_DIR . '/includes/rest.php';
 require_once FIB_PLUGIN_DIR . '/includes/editor-panel.php';
 require_once FIB_PLUGIN_DIR . '/includes/posts-list.php';
+require_once FIB_PLUGIN_DIR . '/includes/opt-out.php';
+require_once FIB_PLUGIN_DIR . '/includes/backfill.php';
+require_once FIB_PLUGIN_DIR . '/includes/backfill-page.php';
+
+if ( defined( 'WP_CLI' ) && WP_CLI ) {
+	require_once FIB_PLUGIN_DIR . '/includes/cli.php';
+}
 
 register_activation_hook( __FILE__, '\FeaturedImageBridge\activate' );
 

@@ -1,6 +1,6 @@
 <?php
 /**
- * Uninstall: removes the plugin's option and its post meta, on every site of a network.
+ * Uninstall: removes the plugin's options and its post meta, on every site of a network.
  *
  * Deactivation keeps both; only deleting the plugin runs this file.
  *
@@ -12,13 +12,14 @@ if ( ! defined( 'WP_UNINSTALL_PLUGIN' ) ) {
 }
 
 /**
- * Removes the plugin's options, its post meta and its scheduled redeliveries on the
- * current site.
+ * Removes the plugin's options (fib_settings, fib_backfill_run), its post meta and its
+ * scheduled redeliveries on the current site.
  *
  * @return void
  */
 function fib_uninstall_site() {
 	delete_option( 'fib_settings' );
+	delete_option( 'fib_backfill_run' );
 	wp_unschedule_hook( 'fib_redeliver' );
 
 	$fib_meta_keys = array(

@@ -1,7 +1,7 @@
 """Browser tests: Debian's chromium (Playwright) against a real WordPress with the plugin and the
 bridge's real processes (local title cards). Started once per test session.
 
-Fixtures: ``site``, ``bridge`` (the plugin points at it), ``browser``, ``logged_in`` (a page
+Fixtures: ``site``, ``bridge`` (the plugin points at it), ``logged_in`` (a page
 logged in as a given user, in a fresh profile), ``rest`` (an editor's REST session),
 ``screenshots`` (where screenshots go).
 """
@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from devenv import browser as chromium
 from devenv.bridge_process import BridgeProcesses
@@ -48,14 +48,6 @@ def bridge(
     with BridgeProcesses(env, tmp_path_factory.mktemp("browser-bridge")) as processes:
         site.update_plugin_settings(bridge_url=processes.url, enabled=True)
         yield processes
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = chromium.launch(playwright)
-        yield launched
-        launched.close()
 
 
 @pytest.hookimpl(wrapper=True)

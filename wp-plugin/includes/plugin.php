@@ -33,9 +33,17 @@ function init_hooks() {
 	add_action( 'admin_init',                       __NAMESPACE__ . '\register_settings' );
 	add_action( 'admin_menu',                       __NAMESPACE__ . '\add_settings_page' );
 	add_action( 'admin_post_fib_regenerate_secret', __NAMESPACE__ . '\handle_regenerate_secret' );
+	add_action( 'admin_post_fib_test_connection',   __NAMESPACE__ . '\handle_test_connection' );
 	add_action( 'add_meta_boxes',                   __NAMESPACE__ . '\add_status_meta_box' );
+	add_action( 'post_submitbox_misc_actions',      __NAMESPACE__ . '\render_skip_checkbox' );
+	add_action( 'save_post',                        __NAMESPACE__ . '\save_skip_checkbox' );
 	add_action( 'wp_after_insert_post',             __NAMESPACE__ . '\maybe_send_webhook', 10, 4 );
 	add_action( FIB_REDELIVER_HOOK,                 __NAMESPACE__ . '\redeliver' );
+	add_action( 'admin_menu',                       __NAMESPACE__ . '\add_backfill_page' );
+	add_action( 'admin_enqueue_scripts',            __NAMESPACE__ . '\enqueue_backfill_script' );
+	add_action( 'admin_post_fib_backfill_start',    __NAMESPACE__ . '\handle_backfill_start' );
+	add_action( 'wp_ajax_fib_backfill_status',      __NAMESPACE__ . '\ajax_backfill_status' );
+	add_action( 'wp_ajax_fib_backfill_control',     __NAMESPACE__ . '\ajax_backfill_control' );
 	add_filter( $settings_link_hook,                __NAMESPACE__ . '\add_settings_link' );
 
 	// Editor actions: regenerate from the block editor, the classic editor and the posts list.
@@ -53,6 +61,10 @@ function init_hooks() {
 	add_action( 'manage_pages_custom_column',       __NAMESPACE__ . '\render_image_column', 10, 2 );
 	add_filter( 'post_row_actions',                 __NAMESPACE__ . '\add_row_action', 10, 2 );
 	add_filter( 'page_row_actions',                 __NAMESPACE__ . '\add_row_action', 10, 2 );
+
+	if ( defined( 'WP_CLI' ) && WP_CLI ) {
+		\WP_CLI::add_command( 'fib', __NAMESPACE__ . '\Cli_Command' );
+	}
 }
 
 /**
@@ -106,7 +118,8 @@ function ensure_settings() {
 }
 
 /**
- * Post types whose publication triggers a webhook and that show the status box.
+ * Post types whose posts get an AI-generated featured image and show the status box:
+ * the "Post types" setting, then the fib_post_types filter.
  *
  * Post types added through the filter must support 'custom-fields', otherwise
  * the REST API does not expose the status meta the bridge writes back.
@@ -117,9 +130,9 @@ function post_types() {
 	/**
 	 * Filters the post types that get an AI-generated featured image.
 	 *
-	 * @param string[] $post_types Post type names. Default array( 'post' ).
+	 * @param string[] $post_types Post type names. Default: the "Post types" setting.
 	 */
-	$post_types = apply_filters( 'fib_post_types', array( 'post' ) );
+	$post_types = apply_filters( 'fib_post_types', get_plugin_settings()['post_types'] );
 
 	return array_values( array_filter( array_map( 'strval', (array) $post_types ) ) );
 }

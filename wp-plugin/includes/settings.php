@@ -1,7 +1,7 @@
 <?php
 /**
- * Settings page (Settings → Featured Image Bridge) built on the Settings API,
- * and the "Regenerate secret" admin action.
+ * The plugin's settings: defaults, validation, and their registration with the
+ * Settings API. The page that shows them is in settings-page.php.
  *
  * @package FeaturedImageBridge
  */
@@ -13,32 +13,252 @@ if ( ! defined( 'ABSPATH' ) ) {
 }
 
 /**
- * Default value of the fib_settings option.
+ * Default value of the fib_settings option: every key the plugin knows.
  *
- * @return array{enabled: bool, bridge_url: string, secret: string}
+ * @return array<string, mixed>
  */
 function default_settings() {
 	return array(
-		'enabled'    => true,
-		'bridge_url' => '',
-		'secret'     => '',
+		'enabled'          => true,
+		'bridge_url'       => '',
+		'secret'           => '',
+		'trigger'          => 'publish',
+		'only_missing'     => true,
+		'post_types'       => array( 'post' ),
+		'prompt_template'  => "Title: {title}\n\nDescription: {excerpt}\n",
+		'style'            => '',
+		'width'            => 1200,
+		'height'           => 630,
+		'format'           => 'jpeg',
+		'quality'          => 85,
+		'alt_template'     => '{title}',
+		'title_template'   => '{title}',
+		'caption_template' => '',
+		'replaced_image'   => 'keep',
+		'price_per_image'  => 0.44,
 	);
 }
 
 /**
- * The stored settings, completed with defaults and with the expected types.
+ * Allowed values of the settings that are a choice, each with its label.
  *
- * @return array{enabled: bool, bridge_url: string, secret: string}
+ * @param string $key Setting key: trigger, format or replaced_image.
+ * @return array<string, string> Value => label.
+ */
+function setting_choices( $key ) {
+	$choices = array(
+		'trigger'        => array(
+			'publish' => __( 'When a post is published', 'featured-image-bridge' ),
+			'save'    => __( 'On every save of a published post', 'featured-image-bridge' ),
+			'manual'  => __( 'Manually only (editor actions and the Tools screen)', 'featured-image-bridge' ),
+		),
+		'format'         => array(
+			'jpeg' => 'JPEG',
+			'webp' => 'WebP',
+			'png'  => 'PNG',
+		),
+		'replaced_image' => array(
+			'keep'   => __( 'Keep it in the media library', 'featured-image-bridge' ),
+			'delete' => __( 'Delete it from the media library', 'featured-image-bridge' ),
+		),
+	);
+
+	return $choices[ $key ] ?? array();
+}
+
+/**
+ * Post types that may get a generated featured image: public ones that support thumbnails.
+ *
+ * @return array<string, string> Post type name => label.
+ */
+function allowed_post_types() {
+	$allowed = array();
+	foreach ( get_post_types( array( 'public' => true ), 'objects' ) as $name => $object ) {
+		if ( 'attachment' !== $name && post_type_supports( $name, 'thumbnail' ) ) {
+			$allowed[ $name ] = $object->labels->name;
+		}
+	}
+
+	return $allowed;
+}
+
+/**
+ * Bounds of the numeric settings.
+ *
+ * @return array<string, array{0: int|float, 1: int|float}> Key => array( min, max ).
+ */
+function numeric_bounds() {
+	return array(
+		'width'           => array( 64, 4096 ),
+		'height'          => array( 64, 4096 ),
+		'quality'         => array( 1, 100 ),
+		'price_per_image' => array( 0, 1000 ),
+	);
+}
+
+/**
+ * Longest accepted length of the text settings, in characters.
+ */
+const FIB_TEMPLATE_MAX = 2000;
+
+/**
+ * Validates one setting.
+ *
+ * @param string $key   Setting key (not enabled, only_missing or secret).
+ * @param mixed  $value Raw value.
+ * @return mixed|\WP_Error The clean value, or WP_Error with a message for the settings page.
+ */
+function validate_setting( $key, $value ) {
+	$labels = array(
+		'trigger'          => __( 'Trigger', 'featured-image-bridge' ),
+		'format'           => __( 'Format', 'featured-image-bridge' ),
+		'replaced_image'   => __( 'Replaced generated image', 'featured-image-bridge' ),
+		'style'            => __( 'Style', 'featured-image-bridge' ),
+		'alt_template'     => __( 'Alt text', 'featured-image-bridge' ),
+		'title_template'   => __( 'Image title', 'featured-image-bridge' ),
+		'caption_template' => __( 'Caption', 'featured-image-bridge' ),
+		'width'            => __( 'Width', 'featured-image-bridge' ),
+		'height'           => __( 'Height', 'featured-image-bridge' ),
+		'quality'          => __( 'Quality', 'featured-image-bridge' ),
+		'price_per_image'  => __( 'Price per image', 'featured-image-bridge' ),
+	);
+
+	switch ( $key ) {
+		case 'bridge_url':
+			$url = is_string( $value ) ? trim( $value ) : '';
+			if ( '' === $url ) {
+				return '';
+			}
+			$clean = esc_url_raw( $url, array( 'http', 'https' ) );
+			if ( '' === $clean || '' === (string) wp_parse_url( $clean, PHP_URL_HOST ) ) {
+				return new \WP_Error( 'fib_bridge_url', __( 'The bridge URL must start with http:// or https://, for example http://127.0.0.1:8080.', 'featured-image-bridge' ) );
+			}
+			return untrailingslashit( $clean );
+
+		case 'trigger':
+		case 'format':
+		case 'replaced_image':
+			if ( is_string( $value ) && array_key_exists( $value, setting_choices( $key ) ) ) {
+				return $value;
+			}
+			return new \WP_Error(
+				'fib_' . $key,
+				sprintf(
+					/* translators: 1: setting label, 2: comma-separated list of accepted values. */
+					__( '"%1$s" must be one of: %2$s.', 'featured-image-bridge' ),
+					$labels[ $key ],
+					implode( ', ', array_keys( setting_choices( $key ) ) )
+				)
+			);
+
+		case 'post_types':
+			// The form sends an empty entry before the checkboxes, so that none ticked is seen.
+			$names   = is_array( $value ) ? array_values( array_filter( array_unique( array_map( 'strval', $value ) ) ) ) : array();
+			$unknown = array_diff( $names, array_keys( allowed_post_types() ) );
+			if ( array() !== $unknown ) {
+				return new \WP_Error(
+					'fib_post_types',
+					sprintf(
+						/* translators: %s: comma-separated post type names. */
+						__( 'These post types are not public or have no featured image: %s.', 'featured-image-bridge' ),
+						implode( ', ', $unknown )
+					)
+				);
+			}
+			if ( array() === $names ) {
+				return new \WP_Error( 'fib_post_types', __( 'Choose at least one post type. To stop automatic images, choose "Manually only" as the trigger.', 'featured-image-bridge' ) );
+			}
+			return $names;
+
+		case 'prompt_template':
+			// Plain text for the image model, kept as written (line breaks and the trailing one
+			// included) apart from invalid UTF-8 and control characters; escaped on output.
+			$text = is_string( $value ) ? wp_check_invalid_utf8( str_replace( "\r\n", "\n", $value ) ) : '';
+			$text = (string) preg_replace( '/[\x00-\x08\x0B-\x1F\x7F]/u', '', $text );
+			if ( '' === trim( $text ) || mb_strlen( $text ) > FIB_TEMPLATE_MAX ) {
+				return new \WP_Error(
+					'fib_prompt_template',
+					sprintf(
+						/* translators: %d: maximum number of characters. */
+						__( 'The prompt template must not be empty and may have at most %d characters.', 'featured-image-bridge' ),
+						FIB_TEMPLATE_MAX
+					)
+				);
+			}
+			return $text;
+
+		case 'style':
+		case 'alt_template':
+		case 'title_template':
+		case 'caption_template':
+			$text = is_string( $value ) ? sanitize_text_field( $value ) : '';
+			if ( mb_strlen( $text ) > 500 ) {
+				return new \WP_Error(
+					'fib_' . $key,
+					sprintf(
+						/* translators: %s: setting label. */
+						__( '"%s" may have at most 500 characters.', 'featured-image-bridge' ),
+						$labels[ $key ]
+					)
+				);
+			}
+			return $text;
+
+		case 'width':
+		case 'height':
+		case 'quality':
+		case 'price_per_image':
+			list( $min, $max ) = numeric_bounds()[ $key ];
+			$text              = is_scalar( $value ) ? str_replace( ',', '.', trim( (string) $value ) ) : '';
+			$is_integer        = 'price_per_image' !== $key;
+			$valid             = $is_integer ? 1 === preg_match( '/^\d+$/', $text ) : is_numeric( $text );
+			$number            = $is_integer ? (int) $text : round( (float) $text, 4 );
+			if ( ! $valid || $number < $min || $number > $max ) {
+				return new \WP_Error(
+					'fib_' . $key,
+					sprintf(
+						/* translators: 1: setting label, 2: minimum, 3: maximum. */
+						$is_integer ? __( '%1$s must be a whole number from %2$s to %3$s.', 'featured-image-bridge' ) : __( '%1$s must be a number from %2$s to %3$s.', 'featured-image-bridge' ),
+						$labels[ $key ],
+						$min,
+						$max
+					)
+				);
+			}
+			return $number;
+	}
+
+	return new \WP_Error( 'fib_unknown_setting', __( 'Unknown setting.', 'featured-image-bridge' ) );
+}
+
+/**
+ * The stored settings, completed with defaults: a missing or invalid value is the default.
+ *
+ * @return array{enabled: bool, bridge_url: string, secret: string, trigger: string, only_missing: bool, post_types: string[], prompt_template: string, style: string, width: int, height: int, format: string, quality: int, alt_template: string, title_template: string, caption_template: string, replaced_image: string, price_per_image: float}
  */
 function get_plugin_settings() {
 	$stored   = get_option( FIB_OPTION, array() );
-	$settings = wp_parse_args( is_array( $stored ) ? $stored : array(), default_settings() );
+	$stored   = is_array( $stored ) ? $stored : array();
+	$settings = default_settings();
 
-	return array(
-		'enabled'    => (bool) $settings['enabled'],
-		'bridge_url' => is_string( $settings['bridge_url'] ) ? $settings['bridge_url'] : '',
-		'secret'     => is_string( $settings['secret'] ) ? $settings['secret'] : '',
-	);
+	foreach ( $settings as $key => $default ) {
+		if ( ! array_key_exists( $key, $stored ) ) {
+			continue;
+		}
+		if ( is_bool( $default ) ) {
+			$settings[ $key ] = (bool) $stored[ $key ];
+		} elseif ( 'secret' === $key ) {
+			$settings[ $key ] = is_string( $stored[ $key ] ) ? $stored[ $key ] : '';
+		} elseif ( 'post_types' === $key ) {
+			// Not validated here: post types registered late must not be lost before init.
+			$settings[ $key ] = is_array( $stored[ $key ] ) ? array_values( array_map( 'strval', $stored[ $key ] ) ) : $default;
+		} else {
+			$clean            = validate_setting( $key, $stored[ $key ] );
+			$settings[ $key ] = is_wp_error( $clean ) ? $default : $clean;
+		}
+	}
+
+	return $settings;
 }
 
 /**
@@ -51,7 +271,7 @@ function settings_page_url() {
 }
 
 /**
- * Registers the option, its section and its fields.
+ * Registers the option, its sections and its fields.
  *
  * @return void
  */
@@ -68,38 +288,102 @@ function register_settings() {
 		)
 	);
 
-	add_settings_section( 'fib-main', '', '__return_false', FIB_PAGE_SLUG );
-
-	$fields = array(
-		'fib-enabled'    => array( __( 'Enabled', 'featured-image-bridge' ), 'render_enabled_field' ),
-		'fib-bridge-url' => array( __( 'Bridge URL', 'featured-image-bridge' ), 'render_bridge_url_field' ),
-		'fib-secret'     => array( __( 'Webhook secret', 'featured-image-bridge' ), 'render_secret_field' ),
+	$sections = array(
+		'fib-connection' => array(
+			__( 'Connection', 'featured-image-bridge' ),
+			array(
+				'enabled'    => __( 'Enabled', 'featured-image-bridge' ),
+				'bridge_url' => __( 'Bridge URL', 'featured-image-bridge' ),
+				'secret'     => __( 'Webhook secret', 'featured-image-bridge' ),
+			),
+		),
+		'fib-triggers'   => array(
+			__( 'When to generate', 'featured-image-bridge' ),
+			array(
+				'trigger'      => __( 'Trigger', 'featured-image-bridge' ),
+				'only_missing' => __( 'Only missing images', 'featured-image-bridge' ),
+				'post_types'   => __( 'Post types', 'featured-image-bridge' ),
+			),
+		),
+		'fib-prompt'     => array(
+			__( 'Prompt', 'featured-image-bridge' ),
+			array(
+				'prompt_template' => __( 'Prompt template', 'featured-image-bridge' ),
+				'style'           => __( 'Style', 'featured-image-bridge' ),
+			),
+		),
+		'fib-image'      => array(
+			__( 'Image', 'featured-image-bridge' ),
+			array(
+				'size'             => __( 'Size', 'featured-image-bridge' ),
+				'format'           => __( 'Format', 'featured-image-bridge' ),
+				'quality'          => __( 'Quality', 'featured-image-bridge' ),
+				'alt_template'     => __( 'Alt text', 'featured-image-bridge' ),
+				'title_template'   => __( 'Image title', 'featured-image-bridge' ),
+				'caption_template' => __( 'Caption', 'featured-image-bridge' ),
+				'replaced_image'   => __( 'Replaced generated image', 'featured-image-bridge' ),
+			),
+		),
+		'fib-costs'      => array(
+			__( 'Costs', 'featured-image-bridge' ),
+			array(
+				'price_per_image' => __( 'Price per image', 'featured-image-bridge' ),
+			),
+		),
 	);
-	foreach ( $fields as $id => list( $title, $callback ) ) {
-		add_settings_field( $id, $title, __NAMESPACE__ . '\\' . $callback, FIB_PAGE_SLUG, 'fib-main', array( 'label_for' => $id ) );
+
+	foreach ( $sections as $section => list( $title, $fields ) ) {
+		add_settings_section( $section, $title, '__return_false', FIB_PAGE_SLUG );
+		foreach ( $fields as $key => $label ) {
+			$id = 'fib-' . str_replace( '_', '-', $key );
+			add_settings_field(
+				$id,
+				$label,
+				__NAMESPACE__ . '\render_field',
+				FIB_PAGE_SLUG,
+				$section,
+				array(
+					'key'       => $key,
+					'label_for' => in_array( $key, array( 'trigger', 'post_types', 'size', 'replaced_image' ), true ) ? '' : $id,
+				)
+			);
+		}
 	}
 }
 
 /**
- * Sanitizes the submitted settings. Only known keys are kept, and the secret
- * is always the stored one: the form can never change it (see save_secret()).
+ * Sanitizes the submitted settings. Only known keys and values are kept: an
+ * invalid value keeps the stored one and adds a settings error that says why.
+ * The secret is always the stored one: the form can never change it (see save_secret()).
  *
  * @param mixed $input Submitted value.
- * @return array{enabled: bool, bridge_url: string, secret: string}
+ * @return array<string, mixed>
  */
 function sanitize_settings( $input ) {
-	$input = is_array( $input ) ? $input : array();
+	$input   = is_array( $input ) ? $input : array();
+	$current = get_plugin_settings();
+	$clean   = $current;
 
-	$bridge_url = '';
-	if ( isset( $input['bridge_url'] ) && is_string( $input['bridge_url'] ) ) {
-		$bridge_url = untrailingslashit( esc_url_raw( trim( $input['bridge_url'] ), array( 'http', 'https' ) ) );
+	// The form sends a hidden "0" before each checkbox: a key that is absent was not on the form.
+	foreach ( array( 'enabled', 'only_missing' ) as $key ) {
+		if ( array_key_exists( $key, $input ) ) {
+			$clean[ $key ] = ! empty( $input[ $key ] );
+		}
 	}
 
-	return array(
-		'enabled'    => ! empty( $input['enabled'] ),
-		'bridge_url' => $bridge_url,
-		'secret'     => get_plugin_settings()['secret'],
-	);
+	foreach ( array_keys( default_settings() ) as $key ) {
+		if ( in_array( $key, array( 'enabled', 'only_missing', 'secret' ), true ) || ! array_key_exists( $key, $input ) ) {
+			continue;
+		}
+		$value = validate_setting( $key, $input[ $key ] );
+		if ( is_wp_error( $value ) ) {
+			add_settings_error( FIB_OPTION, 'fib-' . str_replace( '_', '-', $key ), $value->get_error_message(), 'error' );
+			continue;
+		}
+		$clean[ $key ] = $value;
+	}
+
+	return $clean;
 }
 
 /**
@@ -131,123 +415,4 @@ function save_secret( $secret ) {
 	}
 
 	return true;
-}
-
-/**
- * Adds Settings → Featured Image Bridge.
- *
- * @return void
- */
-function add_settings_page() {
-	add_options_page(
-		__( 'Featured Image Bridge', 'featured-image-bridge' ),
-		__( 'Featured Image Bridge', 'featured-image-bridge' ),
-		'manage_options',
-		FIB_PAGE_SLUG,
-		__NAMESPACE__ . '\render_settings_page'
-	);
-}
-
-/**
- * Renders the settings page.
- *
- * @return void
- */
-function render_settings_page() {
-	if ( ! current_user_can( 'manage_options' ) ) {
-		return;
-	}
-
-	// Only selects one of two fixed messages; nothing is changed, so no nonce.
-	// phpcs:ignore WordPress.Security.NonceVerification.Recommended
-	$notice = isset( $_GET['fib-notice'] ) ? sanitize_key( wp_unslash( $_GET['fib-notice'] ) ) : '';
-	?>
-	<div class="wrap">
-		<h1><?php echo esc_html( get_admin_page_title() ); ?></h1>
-		<?php if ( 'secret-regenerated' === $notice ) : ?>
-			<div class="notice notice-warning is-dismissible" id="fib-notice">
-				<p><?php esc_html_e( 'A new webhook secret was generated. Update BRIDGE_WEBHOOK_SECRET in the bridge\'s configuration and restart it: until then the bridge rejects every webhook.', 'featured-image-bridge' ); ?></p>
-			</div>
-		<?php elseif ( 'secret-error' === $notice ) : ?>
-			<div class="notice notice-error is-dismissible" id="fib-notice">
-				<p><?php esc_html_e( 'The webhook secret could not be regenerated. The old secret is still in use.', 'featured-image-bridge' ); ?></p>
-			</div>
-		<?php endif; ?>
-		<form action="<?php echo esc_url( admin_url( 'options.php' ) ); ?>" method="post">
-			<?php
-			settings_fields( FIB_PAGE_SLUG );
-			do_settings_sections( FIB_PAGE_SLUG );
-			submit_button();
-			?>
-		</form>
-		<form action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>" method="post" id="fib-regenerate-secret-form">
-			<input type="hidden" name="action" value="fib_regenerate_secret" />
-			<?php wp_nonce_field( 'fib_regenerate_secret' ); ?>
-		</form>
-	</div>
-	<?php
-}
-
-/**
- * Renders the "Enabled" checkbox.
- *
- * @return void
- */
-function render_enabled_field() {
-	$settings = get_plugin_settings();
-	?>
-	<input type="checkbox" id="fib-enabled" name="<?php echo esc_attr( FIB_OPTION ); ?>[enabled]" value="1" <?php checked( $settings['enabled'] ); ?> />
-	<span class="description"><?php esc_html_e( 'Ask the bridge for a featured image when a post without one is published.', 'featured-image-bridge' ); ?></span>
-	<?php
-}
-
-/**
- * Renders the "Bridge URL" input.
- *
- * @return void
- */
-function render_bridge_url_field() {
-	$settings = get_plugin_settings();
-	?>
-	<input type="url" class="regular-text code" id="fib-bridge-url" name="<?php echo esc_attr( FIB_OPTION ); ?>[bridge_url]" value="<?php echo esc_attr( $settings['bridge_url'] ); ?>" placeholder="http://127.0.0.1:8080" />
-	<p class="description"><?php esc_html_e( 'Base URL of the bridge service, for example http://127.0.0.1:8080. Webhooks go to its /webhook path.', 'featured-image-bridge' ); ?></p>
-	<?php
-}
-
-/**
- * Renders the read-only webhook secret and the "Regenerate secret" button.
- *
- * The button belongs to the separate regenerate form (HTML "form" attribute),
- * so it never submits the settings form.
- *
- * @return void
- */
-function render_secret_field() {
-	$settings = get_plugin_settings();
-	?>
-	<input type="text" class="regular-text code" id="fib-secret" value="<?php echo esc_attr( $settings['secret'] ); ?>" readonly="readonly" autocomplete="off" spellcheck="false" />
-	<button type="submit" class="button" id="fib-regenerate-secret" form="fib-regenerate-secret-form"><?php esc_html_e( 'Regenerate secret', 'featured-image-bridge' ); ?></button>
-	<p class="description"><?php esc_html_e( 'Paste this value into the bridge\'s BRIDGE_WEBHOOK_SECRET. Regenerating it breaks the bridge until you update it there too.', 'featured-image-bridge' ); ?></p>
-	<?php
-}
-
-/**
- * Handles admin-post.php?action=fib_regenerate_secret.
- *
- * @return void
- */
-function handle_regenerate_secret() {
-	if ( ! current_user_can( 'manage_options' ) ) {
-		wp_die( esc_html__( 'Sorry, you are not allowed to manage these settings.', 'featured-image-bridge' ), 403 );
-	}
-
-	check_admin_referer( 'fib_regenerate_secret' );
-
-	// The request carries no input besides the nonce, so there is nothing to unslash or sanitize.
-	$secret = generate_secret();
-	$result = is_wp_error( $secret ) ? $secret : save_secret( $secret );
-	$notice = is_wp_error( $result ) ? 'secret-error' : 'secret-regenerated';
-
-	wp_safe_redirect( add_query_arg( 'fib-notice', $notice, settings_page_url() ) );
-	exit;
 }

@@ -33,11 +33,18 @@ function maybe_send_webhook( $post_id, $post, $update, $post_before ) {
 	}
 
 	$sent[ $post_id ] = true;
-	send_webhook( $post );
+	send_webhook( $post, trigger_event_type( $post, $post_before ) );
 }
 
 /**
- * Whether a saved post qualifies for the webhook (apart from the once-per-request guard).
+ * Whether a saved post qualifies for the webhook (apart from the once-per-request guard),
+ * following the trigger settings:
+ *
+ * - trigger "publish": the post newly became published; "save": any save of a published
+ *   post; "manual": never (editors use the explicit actions);
+ * - only_missing: only when the post has no featured image, and not when an editor removed
+ *   the image the bridge generated (it would come straight back otherwise);
+ * - only the configured post types, never opted-out posts, never the bridge's own saves.
  *
  * @param \WP_Post      $post        Post object as saved.
  * @param \WP_Post|null $post_before Post object before the update, null for new posts.
@@ -45,7 +52,7 @@ function maybe_send_webhook( $post_id, $post, $update, $post_before ) {
  */
 function should_send( \WP_Post $post, $post_before ) {
 	$settings = get_plugin_settings();
-	if ( ! $settings['enabled'] || '' === $settings['bridge_url'] || '' === $settings['secret'] ) {
+	if ( ! $settings['enabled'] || '' === $settings['bridge_url'] || '' === $settings['secret'] || 'manual' === $settings['trigger'] ) {
 		return false;
 	}
 
@@ -53,7 +60,7 @@ function should_send( \WP_Post $post, $post_before ) {
 		return false;
 	}
 
-	if ( get_post_meta( $post->ID, '_fib_skip', true ) ) {
+	if ( 'publish' !== $post->post_status || get_post_meta( $post->ID, '_fib_skip', true ) ) {
 		return false;
 	}
 
@@ -61,10 +68,30 @@ function should_send( \WP_Post $post, $post_before ) {
 		return false;
 	}
 
-	$newly_published = 'publish' === $post->post_status
-		&& ( null === $post_before || 'publish' !== $post_before->post_status );
+	if ( 'publish' === $settings['trigger'] && null !== $post_before && 'publish' === $post_before->post_status ) {
+		return false;
+	}
 
-	return $newly_published && ! has_post_thumbnail( $post );
+	if ( $settings['only_missing'] ) {
+		$removed_generated = (int) get_post_meta( $post->ID, '_fib_attachment_id', true ) > 0;
+		return ! has_post_thumbnail( $post ) && ! $removed_generated;
+	}
+
+	return true;
+}
+
+/**
+ * The webhook event a save that passed should_send() stands for: "post.published" when the
+ * post newly became published, "post.updated" for a later save of a published post.
+ *
+ * @param \WP_Post      $post        Post object as saved.
+ * @param \WP_Post|null $post_before Post object before the update, null for new posts.
+ * @return string
+ */
+function trigger_event_type( \WP_Post $post, $post_before ) {
+	$was_published = null !== $post_before && 'publish' === $post_before->post_status;
+
+	return 'publish' === $post->post_status && $was_published ? 'post.updated' : 'post.published';
 }
 
 /**
@@ -86,7 +113,8 @@ const FIB_EVENT_TYPES = array( 'post.published', 'post.updated', 'post.regenerat
  * The webhook payload for a post (protocol v2: site, terms, replace and image options).
  *
  * @param \WP_Post $post Post object.
- * @param string   $type One of FIB_EVENT_TYPES; post.regenerate asks to replace the current image.
+ * @param string   $type One of FIB_EVENT_TYPES; post.regenerate asks to replace the current image,
+ *                       and so do the automatic triggers when "Only missing images" is off.
  * @return array<string, mixed>
  */
 function build_payload( \WP_Post $post, $type = 'post.published' ) {
@@ -112,7 +140,7 @@ function build_payload( \WP_Post $post, $type = 'post.published' ) {
 			'site_name'    => wp_specialchars_decode( (string) get_bloginfo( 'name' ), ENT_QUOTES ),
 			'categories'   => post_term_names( $post, 'category' ),
 			'tags'         => post_term_names( $post, 'post_tag' ),
-			'replace'      => 'post.regenerate' === $type,
+			'replace'      => 'post.regenerate' === $type || ( ! get_plugin_settings()['only_missing'] && in_array( $type, array( 'post.published', 'post.updated' ), true ) ),
 			'options'      => payload_options(),
 		),
 	);
