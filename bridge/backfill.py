@@ -15,7 +15,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from bridge.jobs import ACTIVE_STATES, JobState, JobStore, NewJob
 from bridge.options import GenerationOptions
+from bridge.sqlite import connect
 from bridge.webhooks import EVENT_BACKFILL
 
 
@@ -141,14 +142,8 @@ class RunStore:
         with self._connect() as db:
             db.executescript(_SCHEMA)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.jobs.path, timeout=30, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        try:
-            yield db
-        finally:
-            db.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return connect(self.jobs.path)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

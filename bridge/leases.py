@@ -17,10 +17,11 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from bridge.jobs import ACTIVE_STATES
+from bridge.sqlite import connect
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +32,8 @@ class Leases:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        try:
-            yield db
-        finally:
-            db.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return connect(self.path)
 
     def claim(self, job_id: str, owner: str, seconds: float) -> bool:
         """Takes the lease of an active job for ``owner``; False when another live worker holds

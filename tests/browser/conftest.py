@@ -18,6 +18,7 @@ from devenv import browser as chromium
 from devenv.bridge_process import BridgeProcesses
 from devenv.posts import EditorSession
 from devenv.wordpress import LocalWordPress, WordPressUser
+from tests.sites import running_site
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
@@ -25,10 +26,7 @@ SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalWordPress]:
-    wordpress = LocalWordPress(tmp_path_factory.mktemp("wp-browser"), plugin_dir=REPO / "wp-plugin")
-    wordpress.start()
-    yield wordpress
-    wordpress.stop()
+    yield from running_site(tmp_path_factory, "wp-browser")
 
 
 @pytest.fixture(scope="session")

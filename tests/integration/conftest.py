@@ -4,7 +4,6 @@ Segmind fake: started once per test session."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -13,16 +12,12 @@ from devenv.posts import EditorSession
 from devenv.segmind_fake import FakeSegmind
 from devenv.wordpress import LocalWordPress, WordPressUser
 from tests.integration.wp_users import rest_blocked_editor
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.sites import running_site
 
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalWordPress]:
-    wordpress = LocalWordPress(tmp_path_factory.mktemp("wp"), plugin_dir=REPO / "wp-plugin")
-    wordpress.start()
-    yield wordpress
-    wordpress.stop()
+    yield from running_site(tmp_path_factory, "wp")
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from devenv.chaos import Tally, table
 from devenv.posts import EditorSession
 from devenv.segmind_fake import FakeSegmind, JobScript
 from devenv.wordpress import LocalWordPress
+from tests.sites import running_site
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACT = REPO / "test-artifacts" / "reliability.md"
@@ -33,10 +34,7 @@ def kills_wanted() -> int:
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalWordPress]:
-    wordpress = LocalWordPress(tmp_path_factory.mktemp("wp"), plugin_dir=REPO / "wp-plugin")
-    wordpress.start()
-    yield wordpress
-    wordpress.stop()
+    yield from running_site(tmp_path_factory, "wp")
 
 
 @pytest.fixture(scope="session")
