@@ -127,3 +127,29 @@ def test_block_editor_asks_before_replacing_a_chosen_image_and_shows_failures(
         site.update_plugin_settings(secret=secret)
     assert _editor_featured_media(page) == chosen
     assert rest.post(post_id).featured_media == chosen
+
+
+def test_a_post_opted_out_in_the_block_editor_gets_no_image(
+    site: LocalWordPress,
+    bridge: BridgeProcesses,
+    logged_in: Callable[[WordPressUser], Page],
+    rest: EditorSession,
+    screenshots: Path,
+) -> None:
+    page = logged_in(site.editor)
+    page.goto("/wp-admin/post-new.php")
+    chromium.close_welcome_guide(page)
+    page.locator(".editor-post-title__input").fill("A photo essay, illustrated by hand")
+    chromium.open_sidebar_panel(page, "Featured image (AI)")
+    page.locator(".fib-panel-skip input[type=checkbox]").check()
+    chromium.screenshot(page, screenshots, "block-editor-opt-out")
+    page.locator(".editor-post-publish-panel__toggle").click()
+    page.locator(".editor-post-publish-panel .editor-post-publish-button").click()
+    page.locator(".post-publish-panel__postpublish").wait_for()
+    post_id = page.evaluate("wp.data.select('core/editor').getCurrentPostId()")
+
+    barrier = rest.create_post("Published after the opted-out one")
+    assert rest.wait_for(barrier).generation == "done"
+    view = rest.post(int(post_id))
+    assert view.meta["_fib_skip"] is True
+    assert view.generation == "" and view.featured_media == 0

@@ -19,6 +19,7 @@
 	var apiFetch = wp.apiFetch;
 	var Button = wp.components.Button;
 	var Spinner = wp.components.Spinner;
+	var CheckboxControl = wp.components.CheckboxControl;
 	var PluginDocumentSettingPanel = ( wp.editor && wp.editor.PluginDocumentSettingPanel ) ||
 		wp.editPost.PluginDocumentSettingPanel;
 
@@ -59,6 +60,7 @@
 				postType: store.getCurrentPostType(),
 				postStatus: store.getCurrentPostAttribute( 'status' ),
 				featuredMedia: store.getEditedPostAttribute( 'featured_media' ) || 0,
+				skip: !! ( store.getEditedPostAttribute( 'meta' ) || {} )._fib_skip,
 				saving: store.isSavingPost() && ! store.isAutosavingPost(),
 			};
 		}, [] );
@@ -194,6 +196,19 @@
 				},
 				__( 'Regenerate', 'featured-image-bridge' )
 			)
+		);
+
+		// The per-post opt-out: saved with the post, like any other field of the editor.
+		children.push(
+			el( CheckboxControl, {
+				key: 'skip',
+				className: 'fib-panel-skip',
+				label: __( 'Do not generate a featured image for this post', 'featured-image-bridge' ),
+				checked: editor.skip,
+				onChange: function ( checked ) {
+					editPost( { meta: { _fib_skip: checked } } );
+				},
+			} )
 		);
 
 		return el(
