@@ -223,16 +223,17 @@ class XmlRpcSite:
             raise WordPressError(
                 f"WordPress has no {post_type} {post_id} (XML-RPC)", status=404, retryable=False
             )
-        values: dict[str, object] = {
-            "_fib_status": status,
-            "_fib_message": message,
-            "_fib_job_id": job_id,
-            "_fib_updated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
+        # WordPress writes the fields in this order; the status goes last, so whoever reads
+        # "done" also reads the featured image and _fib_attachment_id of this same update.
+        values: dict[str, object] = {}
         changes: dict[str, object] = {}
         if featured_media is not None:
             values["_fib_attachment_id"] = featured_media
             changes["post_thumbnail"] = featured_media
+        values["_fib_message"] = message
+        values["_fib_job_id"] = job_id
+        values["_fib_updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        values["_fib_status"] = status
         existing = _custom_fields(post)
         changes["custom_fields"] = [
             {"id": existing[key][0], "key": key, "value": value}
