@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from bridge.jobs import ACTIVE_STATES, JobState, JobStore, NewJob
-from bridge.options import GenerationOptions
+from bridge.options import GenerationOptions, PostContext
 from bridge.sqlite import connect
 from bridge.webhooks import EVENT_BACKFILL
 
@@ -40,6 +40,10 @@ class MissingPost(Protocol):
     def excerpt(self) -> str: ...
     @property
     def slug(self) -> str: ...
+    @property
+    def categories(self) -> tuple[str, ...]: ...
+    @property
+    def tags(self) -> tuple[str, ...]: ...
 
 
 class MissingPostSource(Protocol):
@@ -210,6 +214,7 @@ class RunStore:
                     excerpt=post.excerpt,
                     slug=post.slug,
                     request=EVENT_BACKFILL,
+                    context=PostContext(categories=post.categories, tags=post.tags).to_json(),
                     options=options.to_json(),
                 )
             )

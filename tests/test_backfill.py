@@ -22,6 +22,8 @@ class Post:
     title: str = "A post"
     excerpt: str = "Its excerpt."
     slug: str = "a-post"
+    categories: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
 
 
 def posts(*ids: int) -> list[Post]:

@@ -15,7 +15,7 @@ from werkzeug.test import TestResponse
 from bridge.app import create_app
 from bridge.config import Settings
 from bridge.jobs import JobStore, NewJob
-from bridge.options import GenerationOptions
+from bridge.options import GenerationOptions, PostContext
 from bridge.services import Services
 from bridge.wordpress import WordPressError
 from tests.signing import signed
@@ -30,6 +30,8 @@ class Post:
     title: str = "A post"
     excerpt: str = ""
     slug: str = "a-post"
+    categories: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
 
 
 @dataclass
@@ -48,7 +50,12 @@ class Site:
 
 @pytest.fixture
 def site() -> Site:
-    return Site([Post(post_id, title=f"Post {post_id}") for post_id in range(1, 7)])
+    return Site(
+        [
+            Post(post_id, title=f"Post {post_id}", categories=("Garden",), tags=("moss",))
+            for post_id in range(1, 7)
+        ]
+    )
 
 
 @pytest.fixture
@@ -110,6 +117,9 @@ def test_the_runs_options_go_with_each_of_its_jobs(
     assert {job.request for job in made} == {"post.backfill"}
     wanted = GenerationOptions.from_payload(options)
     assert {GenerationOptions.from_json(job.options) for job in made} == {wanted}
+    # The listed terms fill the template's {categories} and {tags} for each job.
+    contexts = {PostContext.from_json(job.context) for job in made}
+    assert contexts == {PostContext(categories=("Garden",), tags=("moss",))}
 
 
 def test_a_start_delivered_again_answers_the_same_run(

@@ -41,7 +41,8 @@ class PostState:
 class MissingPost:
     """A published post without a featured image, as the backfill needs it.
 
-    ``excerpt`` is the post's excerpt, or the start of its content as plain text.
+    ``excerpt`` is the post's excerpt, or the start of its content as plain text;
+    ``categories`` and ``tags`` are term names, for the prompt template's placeholders.
     """
 
     post_id: int
@@ -49,6 +50,8 @@ class MissingPost:
     title: str
     excerpt: str
     slug: str
+    categories: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
 
 
 class WordPressSite(Protocol):

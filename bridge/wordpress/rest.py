@@ -6,9 +6,11 @@ Routes go through ``?rest_route=`` so the client works whatever the site's perma
 from __future__ import annotations
 
 import heapq
+import html
 import itertools
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -18,7 +20,7 @@ from bridge.wordpress.base import BRIDGE_HEADER, MissingPost, PostState, WordPre
 from bridge.wordpress.excerpts import excerpt_or_content
 
 PAGE_SIZE = 100
-_MISSING_FIELDS = "id,date_gmt,featured_media,title,excerpt,content,slug,type,meta"
+_MISSING_FIELDS = "id,date_gmt,featured_media,title,excerpt,content,slug,type,meta,categories,tags"
 NEEDED_CAPABILITIES = ("upload_files", "edit_others_posts")
 
 
@@ -48,6 +50,7 @@ class WordPressClient:
             transport=transport,
         )
         self._rest_bases: dict[str, str] = {}
+        self._term_cache: dict[tuple[str, int], str] = {}
 
     def close(self) -> None:
         self._http.close()
@@ -258,9 +261,35 @@ class WordPressClient:
                 if meta.get("_fib_attachment_id"):
                     continue
                 seen.add(int(item["id"]))
-                yield str(item.get("date_gmt") or ""), _missing_post(item, post_type)
+                post = replace(
+                    _missing_post(item, post_type),
+                    categories=self._term_names("categories", item.get("categories")),
+                    tags=self._term_names("tags", item.get("tags")),
+                )
+                yield str(item.get("date_gmt") or ""), post
             if page >= int(response.headers.get("X-WP-TotalPages") or 0):
                 return
+
+    def _term_names(self, taxonomy: str, ids: object) -> tuple[str, ...]:
+        """The names of the terms ``ids`` of ``categories`` or ``tags``, asked once each."""
+        wanted = [int(i) for i in ids if isinstance(i, int)] if isinstance(ids, list) else []
+        unknown = [i for i in wanted if (taxonomy, i) not in self._term_cache]
+        route = f"/wp/v2/{taxonomy}"
+        for start in range(0, len(unknown), 100):
+            chunk = unknown[start : start + 100]
+            terms = self._request(
+                "GET",
+                route,
+                params={
+                    "include": ",".join(map(str, chunk)),
+                    "per_page": 100,
+                    "_fields": "id,name",
+                },
+            )
+            for term in _json(route, terms):
+                self._term_cache[(taxonomy, int(term["id"]))] = html.unescape(str(term["name"]))
+        cache = self._term_cache
+        return tuple(cache[(taxonomy, i)] for i in wanted if (taxonomy, i) in cache)
 
 
 def _missing_post(item: dict[str, Any], post_type: str) -> MissingPost:

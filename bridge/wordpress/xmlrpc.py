@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import html
 import itertools
 import threading
 import time
@@ -55,6 +56,7 @@ _MISSING_FIELDS = [
     "post_date_gmt",
     "post_thumbnail",
     "custom_fields",
+    "terms",
 ]
 
 
@@ -325,8 +327,20 @@ class XmlRpcSite:
                             str(post.get("post_excerpt") or ""), str(post.get("post_content") or "")
                         ),
                         slug=str(post.get("post_name") or ""),
+                        categories=_term_names(post, "category"),
+                        tags=_term_names(post, "post_tag"),
                     ),
                 )
+
+
+def _term_names(post: dict[str, Any], taxonomy: str) -> tuple[str, ...]:
+    """The names of the post's terms in ``taxonomy`` (``wp.getPosts`` with ``terms``)."""
+    terms = post.get("terms") or []
+    return tuple(
+        html.unescape(str(term.get("name", "")))
+        for term in terms
+        if isinstance(term, dict) and term.get("taxonomy") == taxonomy
+    )
 
 
 def _custom_fields(post: dict[str, Any]) -> dict[str, tuple[int, str]]:

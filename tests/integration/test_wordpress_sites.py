@@ -349,6 +349,7 @@ def test_list_missing_finds_published_posts_without_any_image_newest_first(
         "Ten &amp; one ideas",
         "Stones, moss and water.",
         f"ten-one-ideas-{transport}",
+        categories=("Uncategorized",),
     )
     assert found[1].post_type == "page"
     assert found[2].excerpt == "Written by hand." and found[2].slug == f"has-an-excerpt-{transport}"
@@ -419,3 +420,22 @@ def test_list_missing_gives_the_excerpt_the_webhook_would_send(
         post for post in wordpress.list_missing(["post"], None) if post.post_id in ids.values()
     )
     assert listed.excerpt == json.loads(sent.strip().splitlines()[-1])
+
+
+def test_list_missing_names_the_posts_categories_and_tags(
+    site: LocalWordPress, wordpress: WordPressSite
+) -> None:
+    made = site.php(
+        "$fib_test_cat = term_exists( 'Garden &amp; Home', 'category' )"
+        " ?: wp_insert_term( 'Garden &amp; Home', 'category' );\n"
+        "$fib_test_post = wp_insert_post( array( 'post_title' => 'Terms', "
+        "'post_status' => 'publish', 'post_category' => array( $fib_test_cat['term_id'] ), "
+        "'tags_input' => array( 'moss', 'stones' ) ) );\n"
+        "echo $fib_test_post;"
+    )
+    post_id = int(made.strip().splitlines()[-1])
+    listed = next(
+        post for post in wordpress.list_missing(["post"], None) if post.post_id == post_id
+    )
+    assert listed.categories == ("Garden & Home",)
+    assert sorted(listed.tags) == ["moss", "stones"]
