@@ -44,6 +44,8 @@ class MissingPost(Protocol):
     def categories(self) -> tuple[str, ...]: ...
     @property
     def tags(self) -> tuple[str, ...]: ...
+    @property
+    def site_name(self) -> str: ...
 
 
 class MissingPostSource(Protocol):
@@ -214,7 +216,7 @@ class RunStore:
                     excerpt=post.excerpt,
                     slug=post.slug,
                     request=EVENT_BACKFILL,
-                    context=PostContext(categories=post.categories, tags=post.tags).to_json(),
+                    context=PostContext(post.site_name, post.categories, post.tags).to_json(),
                     options=options.to_json(),
                 )
             )

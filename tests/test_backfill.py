@@ -24,6 +24,7 @@ class Post:
     slug: str = "a-post"
     categories: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    site_name: str = ""
 
 
 def posts(*ids: int) -> list[Post]:

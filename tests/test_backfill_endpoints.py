@@ -32,6 +32,7 @@ class Post:
     slug: str = "a-post"
     categories: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    site_name: str = ""
 
 
 @dataclass

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 BRIDGE_HEADER = "X-Featured-Image-Bridge"
@@ -42,7 +42,7 @@ class MissingPost:
     """A published post without a featured image, as the backfill needs it.
 
     ``excerpt`` is the post's excerpt, or the start of its content as plain text;
-    ``categories`` and ``tags`` are term names, for the prompt template's placeholders.
+    ``categories``, ``tags`` and ``site_name`` fill the prompt template's placeholders.
     """
 
     post_id: int
@@ -52,6 +52,7 @@ class MissingPost:
     slug: str
     categories: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    site_name: str = ""
 
 
 class WordPressSite(Protocol):
@@ -124,3 +125,14 @@ class WordPressSite(Protocol):
     def close(self) -> None:
         """Releases the connection pool."""
         ...
+
+
+def with_site_name(
+    posts: Iterator[MissingPost], lookup: Callable[[], str]
+) -> Iterator[MissingPost]:
+    """``posts`` with the site's name on each, asked of WordPress once, and only if needed."""
+    name: str | None = None
+    for post in posts:
+        if name is None:
+            name = lookup()
+        yield replace(post, site_name=name)

@@ -16,7 +16,13 @@ from typing import Any
 import httpx
 
 from bridge import __version__
-from bridge.wordpress.base import BRIDGE_HEADER, MissingPost, PostState, WordPressError
+from bridge.wordpress.base import (
+    BRIDGE_HEADER,
+    MissingPost,
+    PostState,
+    WordPressError,
+    with_site_name,
+)
 from bridge.wordpress.excerpts import excerpt_or_content
 
 PAGE_SIZE = 100
@@ -235,7 +241,13 @@ class WordPressClient:
         """
         per_type = [self._missing_of_type(post_type) for post_type in post_types]
         merged = heapq.merge(*per_type, key=lambda dated: dated[0], reverse=True)
-        return itertools.islice((post for _, post in merged), limit)
+        posts = with_site_name((post for _, post in merged), self._site_title)
+        return itertools.islice(posts, limit)
+
+    def _site_title(self) -> str:
+        """The site's title, from the REST index."""
+        index = self._call("GET", "/", params={"_fields": "name"})
+        return html.unescape(str(index.get("name") or ""))
 
     def _missing_of_type(self, post_type: str) -> Iterator[tuple[str, MissingPost]]:
         route = f"/wp/v2/{self.rest_base(post_type)}"

@@ -36,7 +36,13 @@ from wordpress_xmlrpc.methods.posts import DeletePost, EditPost, GetPost, GetPos
 from wordpress_xmlrpc.methods.users import GetProfile, GetUsersBlogs
 
 from bridge import __version__
-from bridge.wordpress.base import BRIDGE_HEADER, MissingPost, PostState, WordPressError
+from bridge.wordpress.base import (
+    BRIDGE_HEADER,
+    MissingPost,
+    PostState,
+    WordPressError,
+    with_site_name,
+)
 from bridge.wordpress.excerpts import excerpt_or_content
 from bridge.wordpress.xmlrpc_http import HttpxTransport
 
@@ -293,7 +299,13 @@ class XmlRpcSite:
         """
         per_type = [self._missing_of_type(post_type) for post_type in post_types]
         merged = heapq.merge(*per_type, key=lambda dated: dated[0], reverse=True)
-        return itertools.islice((post for _, post in merged), limit)
+        posts = with_site_name((post for _, post in merged), self._site_title)
+        return itertools.islice(posts, limit)
+
+    def _site_title(self) -> str:
+        """The site's title (``wp.getUsersBlogs``)."""
+        blogs = self._call(GetUsersBlogs(results_class=None)) or [{}]
+        return html.unescape(str(blogs[0].get("blogName") or ""))
 
     def _missing_of_type(self, post_type: str) -> Iterator[tuple[str, MissingPost]]:
         seen: set[int] = set()  # a post published while paging shifts the pages by one

@@ -350,6 +350,7 @@ def test_list_missing_finds_published_posts_without_any_image_newest_first(
         "Stones, moss and water.",
         f"ten-one-ideas-{transport}",
         categories=("Uncategorized",),
+        site_name=site.php("echo get_bloginfo( 'name' );").strip().splitlines()[-1],
     )
     assert found[1].post_type == "page"
     assert found[2].excerpt == "Written by hand." and found[2].slug == f"has-an-excerpt-{transport}"
@@ -439,3 +440,5 @@ def test_list_missing_names_the_posts_categories_and_tags(
     )
     assert listed.categories == ("Garden & Home",)
     assert sorted(listed.tags) == ["moss", "stones"]
+    assert listed.site_name == site.php("echo get_bloginfo( 'name' );").strip().splitlines()[-1]
+    assert listed.site_name
