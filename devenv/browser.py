@@ -52,14 +52,26 @@ def new_context(browser: Browser, site: LocalWordPress) -> BrowserContext:
 
 
 def log_in(context: BrowserContext, user: WordPressUser) -> Page:
-    """Logs ``user`` in through wp-login.php; returns the page, on the dashboard."""
+    """Logs ``user`` in through wp-login.php; returns the page once wp-admin answers.
+
+    Only the redirect is awaited, not the dashboard's load (its widgets can keep a loaded
+    ``php -S`` busy). A login that never redirects (seen rarely in loaded full runs, never
+    alone) is tried once more before it fails, saying what the login page showed.
+    """
     page = context.new_page()
-    page.goto("/wp-login.php")
-    page.fill("#user_login", user.login)
-    page.fill("#user_pass", user.password)
-    page.click("#wp-submit")
-    page.wait_for_url(re.compile(r"/wp-admin/"))
-    return page
+    seen: list[str] = []
+    for _attempt in range(2):
+        page.goto("/wp-login.php")
+        page.fill("#user_login", user.login)
+        page.fill("#user_pass", user.password)
+        page.click("#wp-submit")
+        try:
+            page.wait_for_url(re.compile(r"/wp-admin/"), wait_until="commit", timeout=30_000)
+            return page
+        except PlaywrightTimeout:
+            error = page.locator("#login_error")
+            seen.append(f"{page.url}: {error.inner_text() if error.count() else 'no error shown'}")
+    raise AssertionError(f"could not log in as {user.login}: {seen}")
 
 
 def close_welcome_guide(page: Page) -> None:

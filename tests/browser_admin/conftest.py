@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from devenv import browser as chromium
 from devenv.wordpress import LocalWordPress, WordPressUser
@@ -27,22 +26,7 @@ SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 
 def logged_in_page(browser: Browser, wordpress: LocalWordPress, user: WordPressUser) -> Page:
     """A new browser profile logged in to wp-admin as ``user``."""
-    page = chromium.new_context(browser, wordpress).new_page()
-    seen: list[str] = []
-    for _attempt in range(2):
-        page.goto("/wp-login.php")
-        page.fill("#user_login", user.login)
-        page.fill("#user_pass", user.password)
-        page.click("#wp-submit")
-        try:
-            # Only the redirect matters here; every test goes on to its own screen.
-            page.wait_for_url("**/wp-admin/**", wait_until="commit", timeout=30_000)
-            return page
-        except PlaywrightTimeout:
-            # Seen twice in full runs on a loaded machine, never alone: log in again once.
-            error = page.locator("#login_error")
-            seen.append(f"{page.url}: {error.inner_text() if error.count() else 'no error shown'}")
-    raise AssertionError(f"could not log in as {user.login}: {seen}")
+    return chromium.log_in(chromium.new_context(browser, wordpress), user)
 
 
 @pytest.fixture
