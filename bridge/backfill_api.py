@@ -5,7 +5,6 @@ Every request is signed like a webhook; a ``GET`` is signed over the empty body.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from flask.typing import ResponseReturnValue
 from bridge.backfill import MissingPostSource, RunConflict, RunProgress, RunStore, preview
 from bridge.options import GenerationOptions, InvalidOptions
 from bridge.services import Services
-from bridge.webhooks import WebhookRejected, same_site
+from bridge.webhooks import WebhookRejected, load_json_object, same_site
 from bridge.wordpress import WordPressError
 
 EVENT_START = "backfill.start"
@@ -152,12 +151,7 @@ def _fresh(run: RunProgress) -> RunProgress:
 
 def parse_start(body: bytes) -> StartRequest:
     """Validates a verified ``backfill.start`` body; raises WebhookRejected naming the field."""
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WebhookRejected(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
-    if not isinstance(payload, dict):
-        raise WebhookRejected(422, "invalid_payload", "the body must be a JSON object")
+    payload = load_json_object(body)
     if payload.get("type") != EVENT_START:
         got = payload.get("type")
         raise WebhookRejected(

@@ -137,14 +137,29 @@ def _is_canonical_hmac(value: str) -> bool:
     return len(raw) == 32 and base64.b64encode(raw).decode() == value
 
 
-def parse_event(webhook_id: str, body: bytes) -> PostEvent:
-    """Validates a verified body; raises WebhookRejected (400 or 422) naming the field."""
+def load_json_object(body: bytes) -> dict[str, Any]:
+    """The JSON object of a verified body; raises WebhookRejected (400 or 422).
+
+    Hostile JSON (nested too deep, numbers too long to read) is a 400 like any bad JSON.
+    """
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise WebhookRejected(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+    except (RecursionError, ValueError):
+        raise WebhookRejected(
+            400,
+            "malformed_json",
+            "the body is JSON the bridge cannot read (too deeply nested or a number too long)",
+        ) from None
     if not isinstance(payload, dict):
         raise WebhookRejected(422, "invalid_payload", "the body must be a JSON object")
+    return payload
+
+
+def parse_event(webhook_id: str, body: bytes) -> PostEvent:
+    """Validates a verified body; raises WebhookRejected (400 or 422) naming the field."""
+    payload = load_json_object(body)
     request = payload.get("type")
     if request not in POST_EVENTS:
         raise WebhookRejected(
@@ -189,11 +204,8 @@ def parse_event(webhook_id: str, body: bytes) -> PostEvent:
 
 def parse_connection_test(body: bytes) -> str:
     """Validates a verified ``connection.test`` body; returns the site URL it names."""
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WebhookRejected(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
-    if not isinstance(payload, dict) or payload.get("type") != EVENT_CONNECTION_TEST:
+    payload = load_json_object(body)
+    if payload.get("type") != EVENT_CONNECTION_TEST:
         raise WebhookRejected(422, "unsupported_event", f"type must be {EVENT_CONNECTION_TEST!r}")
     data = payload.get("data")
     if not isinstance(data, dict):
