@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -11,24 +10,14 @@ import pytest
 from bridge.backfill import BATCH, Feeder, RunConflict, RunState, RunStore, preview
 from bridge.jobs import JobState, JobStore, NewJob
 from bridge.options import GenerationOptions
+from bridge.wordpress import MissingPost
+from tests.missing_posts import missing_post
 
 SITE = "http://127.0.0.1:9"
 
 
-@dataclass(frozen=True)
-class Post:
-    post_id: int
-    post_type: str = "post"
-    title: str = "A post"
-    excerpt: str = "Its excerpt."
-    slug: str = "a-post"
-    categories: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    site_name: str = ""
-
-
-def posts(*ids: int) -> list[Post]:
-    return [Post(post_id=post_id, title=f"Post {post_id}") for post_id in ids]
+def posts(*ids: int) -> list[MissingPost]:
+    return [missing_post(post_id) for post_id in ids]
 
 
 class Queue:

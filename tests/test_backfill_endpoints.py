@@ -17,32 +17,21 @@ from bridge.config import Settings
 from bridge.jobs import JobStore, NewJob
 from bridge.options import GenerationOptions, PostContext
 from bridge.services import Services
-from bridge.wordpress import WordPressError
+from bridge.wordpress import MissingPost, WordPressError
+from tests.missing_posts import missing_post
 from tests.signing import signed
 
 SITE = "http://127.0.0.1:9"
-
-
-@dataclass(frozen=True)
-class Post:
-    post_id: int
-    post_type: str = "post"
-    title: str = "A post"
-    excerpt: str = ""
-    slug: str = "a-post"
-    categories: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    site_name: str = ""
 
 
 @dataclass
 class Site:
     """A site's listing of posts without a featured image; ``down`` makes it fail."""
 
-    listed: list[Post] = field(default_factory=list)
+    listed: list[MissingPost] = field(default_factory=list)
     down: bool = False
 
-    def list_missing(self, post_types: Sequence[str], limit: int | None) -> Iterator[Post]:
+    def list_missing(self, post_types: Sequence[str], limit: int | None) -> Iterator[MissingPost]:
         if self.down:
             raise WordPressError("cannot reach WordPress", retryable=True)
         wanted = [post for post in self.listed if post.post_type in post_types]
@@ -52,10 +41,7 @@ class Site:
 @pytest.fixture
 def site() -> Site:
     return Site(
-        [
-            Post(post_id, title=f"Post {post_id}", categories=("Garden",), tags=("moss",))
-            for post_id in range(1, 7)
-        ]
+        [missing_post(post_id, categories=("Garden",), tags=("moss",)) for post_id in range(1, 7)]
     )
 
 
