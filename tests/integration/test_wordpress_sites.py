@@ -24,6 +24,7 @@ from bridge.wordpress import (
 )
 from devenv.posts import EditorSession
 from devenv.wordpress import LocalWordPress, WordPressUser
+from tests.integration.provider_alert import clear_provider_alert, provider_alert
 from tests.integration.wp_users import add_user
 
 pytestmark = pytest.mark.wordpress
@@ -201,6 +202,29 @@ def test_update_post_writes_status_then_featured_image(
     rows = meta_rows(site, post_id)
     for key in ("_fib_status", "_fib_message", "_fib_job_id", "_fib_attachment_id"):
         assert rows[key] == 1, key
+
+
+def test_update_post_writes_the_error_kind_and_a_refused_key_raises_the_alert(
+    site: LocalWordPress, wordpress: WordPressSite, editor: EditorSession
+) -> None:
+    clear_provider_alert(site)
+    ids = make_posts(site, post={"post_title": "Key refused", "post_status": "publish"})
+    post_id = ids["post"]
+    wordpress.update_post("post", post_id, status="generating", job_id="job-k")
+    refused = "Image provider: Segmind refused the API key (HTTP 401)."
+    wordpress.update_post(
+        "post", post_id, status="failed", message=refused, job_id="job-k", error_kind="auth"
+    )
+    view = editor.post(post_id)
+    assert (view.generation, view.meta["_fib_error_kind"]) == ("failed", "auth")
+    alert = provider_alert(site)
+    assert alert is not None
+    assert (alert["kind"], alert["message"], alert["posts"]) == ("auth", refused, [post_id])
+
+    wordpress.update_post("post", post_id, status="generating", job_id="job-l")
+    assert editor.post(post_id).meta["_fib_error_kind"] == ""
+    assert provider_alert(site) is not None  # only an image clears it
+    clear_provider_alert(site)
 
 
 def test_update_post_of_a_bad_status_is_refused(
