@@ -26,12 +26,15 @@ from bridge.wordpress import PostState, WordPressError, WordPressSite
 
 log = logging.getLogger(__name__)
 MAX_RETRY_DELAY = 900.0
-FALLBACK_KINDS = frozenset({ErrorKind.FAILED, ErrorKind.TIMEOUT, ErrorKind.BAD_OUTPUT})
+FALLBACK_KINDS = frozenset(
+    {ErrorKind.FAILED, ErrorKind.TIMEOUT, ErrorKind.BAD_OUTPUT, ErrorKind.EXPIRED}
+)
 """Failures after which the title card may stand in (setting ``fallback_title_card``).
 
 The provider accepted the key and the request, but this run gave no usable image: it failed,
-ran past its deadline, or its image was unusable. A key, account or workflow problem (401,
-403, 404, 406) never falls back: a title card on every post would hide what the admin must fix.
+ran past its deadline, its image was unusable, or the request or its image URL expired. A key,
+account or workflow problem (401, 403, 404, 406) never falls back: a title card on every post
+would hide what the admin must fix.
 """
 
 
