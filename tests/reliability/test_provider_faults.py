@@ -32,6 +32,7 @@ class Fault:
     paid: bool  # the provider accepted (and charged) each post's request
     shown: str = ""  # in the editor's message when final
     fallback: bool = False  # the site's "use a title card" setting is on
+    deadline: str = "60"  # SEGMIND_DEADLINE, seconds
 
 
 FAULTS = [
@@ -83,6 +84,15 @@ FAULTS = [
         fallback=True,
     ),
     Fault(
+        "run past its deadline, title card fallback on",
+        lambda fake: fake.queue_jobs(*[JobScript(processing_s=4)] * POSTS),
+        final=False,
+        paid=True,
+        shown="Segmind gave no result after 1 s",
+        fallback=True,
+        deadline="1",
+    ),
+    Fault(
         "401 bad key, title card fallback on",
         lambda fake: fake.fail_next_submit(401, times=POSTS),
         final=True,
@@ -112,7 +122,7 @@ def test_provider_fault(
     fallback_setting: Callable[[bool], None],
 ) -> None:
     fallback_setting(fault.fallback)
-    start_bridge()
+    start_bridge(SEGMIND_DEADLINE=fault.deadline)
     fault.inject(segmind)
     posts = [editor.create_post(f"{fault.name}: post {i}") for i in range(POSTS)]
     views = settle(editor, posts, timeout=90, poke=lambda: None)
