@@ -78,14 +78,13 @@ class Pipeline:
         wordpress: WordPressSite,
         images_dir: Path,
         retry: RetryPolicy,
-        fallback: Provider | None = None,
     ) -> None:
         self.store = store
         self.provider = provider
         self.wordpress = wordpress
         self.images_dir = images_dir
         self.retry = retry
-        self.fallback = fallback or LocalProvider()
+        self.fallback = LocalProvider()  # the title card, when the site asks for a fallback
         images_dir.mkdir(parents=True, exist_ok=True)
 
     def run(self, job_id: str) -> None:
@@ -317,7 +316,7 @@ class _NoCheckpoint:
 
 def _fallback_note(job: Job) -> str:
     """The note a job that fell back to the title card reports with its image, else ''."""
-    return job.error or "" if job.error_kind in FALLBACK_KINDS else ""
+    return (job.error or "") if job.error_kind in FALLBACK_KINDS else ""
 
 
 def _chosen_meanwhile(job: Job, post: PostState) -> bool:

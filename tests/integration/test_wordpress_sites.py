@@ -208,23 +208,43 @@ def test_update_post_writes_the_error_kind_and_a_refused_key_raises_the_alert(
     site: LocalWordPress, wordpress: WordPressSite, editor: EditorSession
 ) -> None:
     clear_provider_alert(site)
-    ids = make_posts(site, post={"post_title": "Key refused", "post_status": "publish"})
-    post_id = ids["post"]
-    wordpress.update_post("post", post_id, status="generating", job_id="job-k")
+    ids = make_posts(
+        site,
+        first={"post_title": "Key refused", "post_status": "publish"},
+        illustrated={"post_title": "Illustrated, then refused", "post_status": "publish"},
+    )
+    first, illustrated = ids["first"], ids["illustrated"]
+    media_id = wordpress.upload_media(
+        _png("olive"),
+        filename="illustrated.png",
+        mime_type="image/png",
+        alt_text="Illustrated",
+        title="Illustrated",
+        post_id=illustrated,
+    )
+    wordpress.update_post("post", illustrated, status="done", featured_media=media_id)
+
+    wordpress.update_post("post", first, status="generating", job_id="job-k")
     refused = "Image provider: Segmind refused the API key (HTTP 401)."
     wordpress.update_post(
-        "post", post_id, status="failed", message=refused, job_id="job-k", error_kind="auth"
+        "post", first, status="failed", message=refused, job_id="job-k", error_kind="auth"
     )
-    view = editor.post(post_id)
+    view = editor.post(first)
     assert (view.generation, view.meta["_fib_error_kind"]) == ("failed", "auth")
     alert = provider_alert(site)
     assert alert is not None
-    assert (alert["kind"], alert["message"], alert["posts"]) == ("auth", refused, [post_id])
+    assert (alert["kind"], alert["message"], alert["posts"]) == ("auth", refused, [first])
 
-    wordpress.update_post("post", post_id, status="generating", job_id="job-l")
-    assert editor.post(post_id).meta["_fib_error_kind"] == ""
+    # Straight from "done" (its generated image still featured) to a refusal: the alert grows.
+    wordpress.update_post("post", illustrated, status="failed", message=refused, error_kind="auth")
+    alert = provider_alert(site)
+    assert alert is not None and alert["posts"] == [first, illustrated]
+
+    wordpress.update_post("post", first, status="generating", job_id="job-l")
+    assert editor.post(first).meta["_fib_error_kind"] == ""
     assert provider_alert(site) is not None  # only an image clears it
-    clear_provider_alert(site)
+    wordpress.update_post("post", first, status="done", featured_media=media_id)
+    assert provider_alert(site) is None
 
 
 def test_update_post_of_a_bad_status_is_refused(

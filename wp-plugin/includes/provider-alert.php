@@ -80,7 +80,9 @@ function clear_provider_alert() {
  * _fib_message and _fib_error_kind before _fib_updated and _fib_status (meta
  * registration order over REST, field order over XML-RPC), so both are read
  * here once the status or its time is written. WordPress skips a write whose
- * value did not change, hence both keys.
+ * value did not change, hence both keys for a failure; a "done" counts only
+ * when _fib_status itself is written (a job always reports another status
+ * before it).
  *
  * @param int    $meta_id  Meta row id (unused).
  * @param int    $post_id  Post ID.
@@ -94,10 +96,10 @@ function note_provider_outcome( $meta_id, $post_id, $meta_key ) {
 
 	$post_id = (int) $post_id;
 	$status  = (string) get_post_meta( $post_id, '_fib_status', true );
-	$alert   = get_provider_alert();
 
 	if ( 'done' === $status ) {
-		if ( null !== $alert && has_generated_image( $post_id ) ) {
+		// Only on the status itself: when _fib_updated is written, the status is still the old one.
+		if ( '_fib_status' === $meta_key && has_generated_image( $post_id ) && null !== get_provider_alert() ) {
 			clear_provider_alert();
 		}
 		return;
@@ -108,6 +110,7 @@ function note_provider_outcome( $meta_id, $post_id, $meta_key ) {
 		return;
 	}
 
+	$alert = get_provider_alert();
 	$same  = null !== $alert && $alert['kind'] === $kind;
 	$posts = $same ? $alert['posts'] : array();
 	if ( ! in_array( $post_id, $posts, true ) && count( $posts ) < FIB_ALERT_MAX_POSTS ) {
