@@ -128,7 +128,7 @@ class ImageDownloader:
         """The body of ``url`` after at most ``MAX_REDIRECTS`` checked redirects.
 
         Raises ProviderError: BAD_OUTPUT for a refused address, scheme, size or encoding,
-        NOT_FOUND for an expired URL, NETWORK/SERVER/RATE_LIMITED/TIMEOUT for what a retry
+        EXPIRED for an expired URL, NETWORK/SERVER/RATE_LIMITED/TIMEOUT for what a retry
         may fix.
         """
         deadline = self._clock() + self.timeout
@@ -288,7 +288,7 @@ def _status_error(response: httpx.Response) -> ProviderError:
     code = response.status_code
     if code in (404, 410):
         return ProviderError(
-            ErrorKind.NOT_FOUND,
+            ErrorKind.EXPIRED,
             f"The generated image could not be downloaded: the image URL has expired or does "
             f"not exist (HTTP {code}). Generate a new image.",
         )

@@ -70,6 +70,8 @@ class GenerationOptions:
     title_template: str = "{title}"
     caption_template: str = ""
     replaced_image: ReplacedImage = "keep"
+    fallback_title_card: bool = False
+    """When the provider's run fails (not the key), upload the local title card instead."""
 
     @classmethod
     def from_payload(cls, raw: object) -> GenerationOptions:
@@ -100,6 +102,7 @@ class GenerationOptions:
             title_template=_string(raw, "title_template", 500, default=defaults.title_template),
             caption_template=_string(raw, "caption_template", 500),
             replaced_image=cast(ReplacedImage, replaced),
+            fallback_title_card=_boolean(raw, "fallback_title_card", defaults.fallback_title_card),
         )
 
     def to_json(self) -> str:
@@ -131,6 +134,13 @@ def _integer(data: dict[str, Any], name: str, default: int, low: int, high: int)
     value = data.get(name, default)
     if type(value) is not int or not low <= value <= high:
         raise InvalidOptions(f"data.options.{name} must be a whole number from {low} to {high}")
+    return value
+
+
+def _boolean(data: dict[str, Any], name: str, default: bool) -> bool:
+    value = data.get(name, default)
+    if not isinstance(value, bool):
+        raise InvalidOptions(f"data.options.{name} must be true or false")
     return value
 
 

@@ -20,11 +20,22 @@ from bridge.imaging import ImageOptions, render
 from bridge.jobs import ACTIVE_STATES, Job, JobCheckpoint, JobState, JobStore
 from bridge.options import GenerationOptions, PostContext
 from bridge.prompt import build_prompt, fill_template, template_values
-from bridge.providers.base import Provider, ProviderError
+from bridge.providers.base import ErrorKind, Provider, ProviderError
+from bridge.providers.local import LocalProvider
 from bridge.wordpress import PostState, WordPressError, WordPressSite
 
 log = logging.getLogger(__name__)
 MAX_RETRY_DELAY = 900.0
+FALLBACK_KINDS = frozenset(
+    {ErrorKind.FAILED, ErrorKind.TIMEOUT, ErrorKind.BAD_OUTPUT, ErrorKind.EXPIRED}
+)
+"""Failures after which the title card may stand in (setting ``fallback_title_card``).
+
+The provider accepted the key and the request, but this run gave no usable image: it failed,
+ran past its deadline, its image was unusable, or the request or its image URL expired. A key,
+account or workflow problem (401, 403, 404, 406) never falls back: a title card on every post
+would hide what the admin must fix.
+"""
 
 
 class RetryLater(Exception):
@@ -73,6 +84,7 @@ class Pipeline:
         self.wordpress = wordpress
         self.images_dir = images_dir
         self.retry = retry
+        self.fallback = LocalProvider()  # the title card, when the site asks for a fallback
         images_dir.mkdir(parents=True, exist_ok=True)
 
     def run(self, job_id: str) -> None:
@@ -92,7 +104,8 @@ class Pipeline:
             self._temporary_or_final(job, exc)
         except InvalidImage as exc:
             self._discard_image(job)
-            self._finish(job, JobState.FAILED, f"The provider's image was unusable: {exc}")
+            message = f"The provider's image was unusable: {exc}"
+            self._fall_back_or_fail(job, message, ErrorKind.BAD_OUTPUT.value)
         except Exception:
             log.exception("job %s: unexpected error", job.id)
             self._finish(job, JobState.FAILED, "Internal error in the bridge (see its log).")
@@ -120,10 +133,16 @@ class Pipeline:
                 featured_media=attachment_id,
             )
             self._delete_replaced(job)
+        note = _fallback_note(job)
         self.wordpress.update_post(
-            job.post_type, job.post_id, status="done", job_id=job.id, featured_media=attachment_id
+            job.post_type,
+            job.post_id,
+            status="done",
+            message=note,
+            job_id=job.id,
+            featured_media=attachment_id,
         )
-        self.store.update(job.id, state=JobState.DONE, error=None)
+        self.store.update(job.id, state=JobState.DONE, error=note or None)
         log.info("job %s: post %s has featured image %s", job.id, job.post_id, attachment_id)
 
     def _check_post(self, job: Job) -> Job:
@@ -194,16 +213,7 @@ class Pipeline:
             style=options.style,
         )
         generated = self.provider.generate(prompt, JobCheckpoint(self.store, job.id))
-        image = render(
-            generated,
-            ImageOptions(options.width, options.height, options.format, options.quality),
-        )
-        path = self.images_dir / f"{job.id}.{image.extension}"
-        partial = path.with_suffix(".part")
-        partial.write_bytes(image.data)
-        partial.replace(path)
-        self.store.update(job.id, image_path=str(path))
-        return image
+        return self._keep_image(job, generated)[1]
 
     def _delete_replaced(self, job: Job) -> None:
         """After a regenerate: the generated image it replaced goes, as the settings ask."""
@@ -219,15 +229,58 @@ class Pipeline:
         if exc.retryable and job.attempts < self.retry.attempts:
             asked = exc.retry_after if isinstance(exc, ProviderError) else None
             delay = self.retry.delay(job.attempts, asked)
-            self.store.update(job.id, error=f"{source}: {exc.message} (retrying)")
+            if not _fallback_note(job):  # a fallback's note stays for its "done"
+                self.store.update(job.id, error=f"{source}: {exc.message} (retrying)")
             log.warning("job %s: %s; retry in %.0f s", job.id, exc.message, delay)
             raise RetryLater(delay, exc.message)
         if exc.retryable:
             message = f"{source}: {exc.message} (gave up after {job.attempts} attempts)"
         else:
             message = f"{source}: {exc.message}"
-        kind = exc.kind.value if isinstance(exc, ProviderError) else "wordpress"
-        self._finish(job, JobState.FAILED, message, kind)
+        if isinstance(exc, ProviderError):
+            self._fall_back_or_fail(job, message, exc.kind.value)
+        else:
+            self._finish(job, JobState.FAILED, message, "wordpress")
+
+    def _fall_back_or_fail(self, job: Job, message: str, kind: str) -> None:
+        """Ends a job whose provider gave no image: with the title card, when the site asks
+        for it and the failure is one of FALLBACK_KINDS, otherwise as failed.
+
+        The title card is kept as the job's image before anything is uploaded, and the note
+        (the provider's reason) is kept in the job, so a worker killed meanwhile resumes the
+        upload with the same note. Nothing is submitted to the provider again.
+        """
+        options = GenerationOptions.from_json(job.options)
+        if not options.fallback_title_card or kind not in FALLBACK_KINDS:
+            self._finish(job, JobState.FAILED, message, kind)
+            return
+        note = f"{message.removeprefix('Image provider: ')}; a title card was used instead."
+        log.info("job %s: %s", job.id, note)
+        job = self.store.update(job.id, error=note, error_kind=kind)
+        prompt = build_prompt(job.title, job.excerpt, context=PostContext.from_json(job.context))
+        job, _ = self._keep_image(job, self.fallback.generate(prompt, _NoCheckpoint()))
+        try:
+            self._advance(job)  # uploads the kept title card: the provider is not asked again
+        except _Stop as stop:
+            self._finish(job, stop.state, stop.message)
+        except WordPressError as exc:
+            self._temporary_or_final(job, exc)
+        except Exception:
+            log.exception("job %s: unexpected error while falling back", job.id)
+            self._finish(job, JobState.FAILED, "Internal error in the bridge (see its log).")
+
+    def _keep_image(self, job: Job, generated: bytes) -> tuple[Job, ImageFile]:
+        """Renders the provider's bytes as the site asks and keeps them as the job's image."""
+        options = GenerationOptions.from_json(job.options)
+        image = render(
+            generated,
+            ImageOptions(options.width, options.height, options.format, options.quality),
+        )
+        path = self.images_dir / f"{job.id}.{image.extension}"
+        partial = path.with_suffix(".part")
+        partial.write_bytes(image.data)
+        partial.replace(path)
+        return self.store.update(job.id, image_path=str(path)), image
 
     def _finish(self, job: Job, state: JobState, message: str, kind: str | None = None) -> None:
         failed = state == JobState.FAILED
@@ -235,7 +288,12 @@ class Pipeline:
         log.info("job %s: %s: %s", job.id, state.value, message)
         try:
             self.wordpress.update_post(
-                job.post_type, job.post_id, status=state.value, message=message, job_id=job.id
+                job.post_type,
+                job.post_id,
+                status=state.value,
+                message=message,
+                job_id=job.id,
+                error_kind=kind if failed else None,
             )
         except WordPressError as exc:
             log.warning("job %s: could not report %s to WordPress: %s", job.id, state, exc)
@@ -243,6 +301,22 @@ class Pipeline:
     def _discard_image(self, job: Job) -> None:
         if job.image_path:
             Path(job.image_path).unlink(missing_ok=True)
+
+
+class _NoCheckpoint:
+    """The title card fallback has no request to resume; the job's checkpoint is the
+    provider's, and stays untouched."""
+
+    def load(self) -> str | None:
+        return None
+
+    def save(self, reference: str) -> None:
+        """Nothing to keep."""
+
+
+def _fallback_note(job: Job) -> str:
+    """The note a job that fell back to the title card reports with its image, else ''."""
+    return (job.error or "") if job.error_kind in FALLBACK_KINDS else ""
 
 
 def _chosen_meanwhile(job: Job, post: PostState) -> bool:

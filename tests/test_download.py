@@ -346,8 +346,8 @@ def test_a_compressed_body_is_refused(images: _ImageServer) -> None:
 @pytest.mark.parametrize(
     ("status", "kind", "fragment"),
     [
-        (404, ErrorKind.NOT_FOUND, "the image URL has expired or does not exist"),
-        (410, ErrorKind.NOT_FOUND, "the image URL has expired or does not exist"),
+        (404, ErrorKind.EXPIRED, "the image URL has expired or does not exist"),
+        (410, ErrorKind.EXPIRED, "the image URL has expired or does not exist"),
         (403, ErrorKind.FORBIDDEN, "refused the download"),
         (429, ErrorKind.RATE_LIMITED, "rate limited"),
         (503, ErrorKind.SERVER, "server error (HTTP 503)"),

@@ -17,13 +17,22 @@ def test_missing_options_take_the_plugins_defaults() -> None:
         85,
     )
     assert options.prompt_template == "Title: {title}\n\nDescription: {excerpt}\n"
+    assert options.fallback_title_card is False
     assert GenerationOptions.from_payload({}) == options
 
 
 def test_options_survive_the_job_record() -> None:
     options = GenerationOptions.from_payload(
-        {"width": 800, "height": 800, "format": "webp", "style": "watercolour", "quality": 70}
+        {
+            "width": 800,
+            "height": 800,
+            "format": "webp",
+            "style": "watercolour",
+            "quality": 70,
+            "fallback_title_card": True,
+        }
     )
+    assert options.fallback_title_card is True
     assert GenerationOptions.from_json(options.to_json()) == options
     context = PostContext(site_name="Garden notes", categories=("Plants",), tags=("moss", "stone"))
     assert PostContext.from_json(context.to_json()) == context
@@ -41,6 +50,8 @@ def test_options_survive_the_job_record() -> None:
         ({"format": "gif"}, "data.options.format"),
         ({"replaced_image": "trash"}, "data.options.replaced_image"),
         ({"prompt_template": 3}, "data.options.prompt_template"),
+        ({"fallback_title_card": "yes"}, "data.options.fallback_title_card"),
+        ({"fallback_title_card": 1}, "data.options.fallback_title_card"),
         ({"prompt_template": "x" * 2001}, "data.options.prompt_template"),
     ],
 )

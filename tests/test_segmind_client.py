@@ -264,12 +264,12 @@ def test_reference_is_saved_before_the_first_poll(fake: FakeSegmind, client: Seg
     assert polls_at_save == [0]
 
 
-def test_saved_reference_gone_is_not_found(fake: FakeSegmind, client: SegmindClient) -> None:
+def test_saved_reference_gone_has_expired(fake: FakeSegmind, client: SegmindClient) -> None:
     submission = client.submit(PROMPT.text)
     fake.reset()  # the fake forgets the request, like Segmind after expiry
     with pytest.raises(ProviderError) as caught:
         make_provider(client).generate(PROMPT, MemoryCheckpoint(submission.poll_url))
-    assert caught.value.kind is ErrorKind.NOT_FOUND
+    assert caught.value.kind is ErrorKind.EXPIRED
     assert "no longer knows" in caught.value.message
     assert "SEGMIND_WORKFLOW_URL" not in caught.value.message
     assert len(fake.submissions) == 0
@@ -337,7 +337,7 @@ def test_expired_image_is_a_clear_error(fake: FakeSegmind, client: SegmindClient
     fake.queue_jobs(JobScript(queued_s=0.0, processing_s=0.02, image_expired=True))
     with pytest.raises(ProviderError) as caught:
         make_provider(client).generate(PROMPT, MemoryCheckpoint())
-    assert caught.value.kind is ErrorKind.NOT_FOUND
+    assert caught.value.kind is ErrorKind.EXPIRED
     assert "the image URL has expired or does not exist" in caught.value.message
     assert_clean(caught.value.message)
 
@@ -395,6 +395,8 @@ def test_error_statuses_map_to_kinds(
         with pytest.raises(ProviderError) as caught:
             client.poll(poll_url)
     error = caught.value
+    if (status, phase) == (404, "poll"):
+        kind = ErrorKind.EXPIRED  # the request is gone, the workflow may well exist
     assert error.kind is kind
     assert error.retryable is retryable
     assert fragment.lower() in error.message.lower()

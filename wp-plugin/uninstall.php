@@ -12,7 +12,7 @@ if ( ! defined( 'WP_UNINSTALL_PLUGIN' ) ) {
 }
 
 /**
- * Removes the plugin's options (fib_settings, fib_backfill_run), its post meta and its
+ * Removes the plugin's options (fib_settings, fib_backfill_run, fib_provider_alert), its post meta and its
  * scheduled redeliveries on the current site.
  *
  * @return void
@@ -20,11 +20,13 @@ if ( ! defined( 'WP_UNINSTALL_PLUGIN' ) ) {
 function fib_uninstall_site() {
 	delete_option( 'fib_settings' );
 	delete_option( 'fib_backfill_run' );
+	delete_option( 'fib_provider_alert' );
 	wp_unschedule_hook( 'fib_redeliver' );
 
 	$fib_meta_keys = array(
 		'_fib_status',
 		'_fib_message',
+		'_fib_error_kind',
 		'_fib_job_id',
 		'_fib_updated',
 		'_fib_attachment_id',

@@ -97,10 +97,14 @@ class WordPressSite(Protocol):
         message: str = "",
         job_id: str = "",
         featured_media: int | None = None,
+        error_kind: str | None = None,
     ) -> None:
-        """Writes the status meta (``_fib_status``, ``_fib_message``, ``_fib_job_id``,
-        ``_fib_updated``); with ``featured_media`` also sets the featured image and records it
-        as generated (``_fib_attachment_id``)."""
+        """Writes the status meta (``_fib_status``, ``_fib_message``, ``_fib_error_kind``,
+        ``_fib_job_id``, ``_fib_updated``); with ``featured_media`` also sets the featured image
+        and records it as generated (``_fib_attachment_id``).
+
+        ``error_kind`` says what kind of failure a ``failed`` status is (a provider
+        ``ErrorKind`` value, or ``wordpress``); None writes it empty."""
         ...
 
     def delete_media(self, media_id: int) -> None:

@@ -184,6 +184,7 @@ class WordPressClient:
         message: str = "",
         job_id: str = "",
         featured_media: int | None = None,
+        error_kind: str | None = None,
     ) -> None:
         """Writes the generation status meta, and the featured image when given.
 
@@ -193,6 +194,7 @@ class WordPressClient:
         meta: dict[str, Any] = {
             "_fib_status": status,
             "_fib_message": message,
+            "_fib_error_kind": error_kind or "",
             "_fib_job_id": job_id,
             "_fib_updated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }

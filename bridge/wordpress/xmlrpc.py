@@ -220,6 +220,7 @@ class XmlRpcSite:
         message: str = "",
         job_id: str = "",
         featured_media: int | None = None,
+        error_kind: str | None = None,
     ) -> None:
         """Writes the generation status meta, and the featured image when given.
 
@@ -239,6 +240,7 @@ class XmlRpcSite:
             values["_fib_attachment_id"] = featured_media
             changes["post_thumbnail"] = featured_media
         values["_fib_message"] = message
+        values["_fib_error_kind"] = error_kind or ""
         values["_fib_job_id"] = job_id
         values["_fib_updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         values["_fib_status"] = status

@@ -19,6 +19,9 @@ site = integration.site
 local_bridge = integration.local_bridge
 use_local = integration.use_local
 editor = integration.editor
+segmind = integration.segmind
+segmind_bridge = integration.segmind_bridge
+use_segmind = integration.use_segmind
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"

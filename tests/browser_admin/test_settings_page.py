@@ -44,6 +44,7 @@ def test_the_form_saves_every_kind_of_setting(settings_page: Page, site: LocalWo
     page.fill("#fib-quality", "70")
     page.fill("#fib-caption-template", "Illustration for {title}")
     page.check("#fib-replaced-image input[value=delete]")
+    page.check("#fib-fallback-title-card")
     page.fill("#fib-price-per-image", "0,05")
     page.click("#submit")
     expect(page.locator("#setting-error-settings_updated")).to_be_visible()
@@ -59,6 +60,7 @@ def test_the_form_saves_every_kind_of_setting(settings_page: Page, site: LocalWo
     assert stored["style"] == "Watercolour painting"
     assert stored["caption_template"] == "Illustration for {title}"
     assert stored["replaced_image"] == "delete"
+    assert stored["fallback_title_card"] is True
     assert stored["price_per_image"] == 0.05
     expect(page.locator("#fib-format")).to_have_value("webp")
 

@@ -27,6 +27,7 @@ DEFAULTS = {
     "title_template": "{title}",
     "caption_template": "",
     "replaced_image": "keep",
+    "fallback_title_card": False,
     "price_per_image": 0.44,
 }
 

@@ -204,3 +204,4 @@ def test_the_editor_panel_status_route_gives_the_failure_reason(
     status = editor.call("GET", f"/fib/v1/posts/{post_id}/status")
     assert status["status"] == "failed"
     assert "Prompt was rejected" in status["message"]
+    assert status["error_kind"] == "failed"

@@ -24,6 +24,7 @@ from bridge.wordpress import (
 )
 from devenv.posts import EditorSession
 from devenv.wordpress import LocalWordPress, WordPressUser
+from tests.integration.provider_alert import clear_provider_alert, provider_alert
 from tests.integration.wp_users import add_user
 
 pytestmark = pytest.mark.wordpress
@@ -201,6 +202,49 @@ def test_update_post_writes_status_then_featured_image(
     rows = meta_rows(site, post_id)
     for key in ("_fib_status", "_fib_message", "_fib_job_id", "_fib_attachment_id"):
         assert rows[key] == 1, key
+
+
+def test_update_post_writes_the_error_kind_and_a_refused_key_raises_the_alert(
+    site: LocalWordPress, wordpress: WordPressSite, editor: EditorSession
+) -> None:
+    clear_provider_alert(site)
+    ids = make_posts(
+        site,
+        first={"post_title": "Key refused", "post_status": "publish"},
+        illustrated={"post_title": "Illustrated, then refused", "post_status": "publish"},
+    )
+    first, illustrated = ids["first"], ids["illustrated"]
+    media_id = wordpress.upload_media(
+        _png("olive"),
+        filename="illustrated.png",
+        mime_type="image/png",
+        alt_text="Illustrated",
+        title="Illustrated",
+        post_id=illustrated,
+    )
+    wordpress.update_post("post", illustrated, status="done", featured_media=media_id)
+
+    wordpress.update_post("post", first, status="generating", job_id="job-k")
+    refused = "Image provider: Segmind refused the API key (HTTP 401)."
+    wordpress.update_post(
+        "post", first, status="failed", message=refused, job_id="job-k", error_kind="auth"
+    )
+    view = editor.post(first)
+    assert (view.generation, view.meta["_fib_error_kind"]) == ("failed", "auth")
+    alert = provider_alert(site)
+    assert alert is not None
+    assert (alert["kind"], alert["message"], alert["posts"]) == ("auth", refused, [first])
+
+    # Straight from "done" (its generated image still featured) to a refusal: the alert grows.
+    wordpress.update_post("post", illustrated, status="failed", message=refused, error_kind="auth")
+    alert = provider_alert(site)
+    assert alert is not None and alert["posts"] == [first, illustrated]
+
+    wordpress.update_post("post", first, status="generating", job_id="job-l")
+    assert editor.post(first).meta["_fib_error_kind"] == ""
+    assert provider_alert(site) is not None  # only an image clears it
+    wordpress.update_post("post", first, status="done", featured_media=media_id)
+    assert provider_alert(site) is None
 
 
 def test_update_post_of_a_bad_status_is_refused(

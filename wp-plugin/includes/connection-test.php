@@ -83,7 +83,9 @@ function handle_test_connection() {
 	check_admin_referer( 'fib_test_connection' );
 
 	// The request carries no input besides the nonce: the test uses the saved settings.
-	set_transient( connection_result_key(), test_connection(), MINUTE_IN_SECONDS );
+	$result = test_connection();
+	clear_provider_alert_after_test( $result );
+	set_transient( connection_result_key(), $result, MINUTE_IN_SECONDS );
 
 	wp_safe_redirect( add_query_arg( 'fib-notice', 'connection-tested', settings_page_url() ) );
 	exit;

@@ -46,6 +46,11 @@ function init_hooks() {
 	add_action( 'wp_ajax_fib_backfill_control',     __NAMESPACE__ . '\ajax_backfill_control' );
 	add_filter( $settings_link_hook,                __NAMESPACE__ . '\add_settings_link' );
 
+	// Provider faults the admin must fix (key, workflow): followed from the status the bridge writes.
+	add_action( 'added_post_meta',                  __NAMESPACE__ . '\note_provider_outcome', 10, 3 );
+	add_action( 'updated_post_meta',                __NAMESPACE__ . '\note_provider_outcome', 10, 3 );
+	add_action( 'admin_notices',                    __NAMESPACE__ . '\show_provider_alert_notice' );
+
 	// Editor actions: regenerate from the block editor, the classic editor and the posts list.
 	add_action( 'rest_api_init',                    __NAMESPACE__ . '\register_post_routes' );
 	add_action( 'enqueue_block_editor_assets',      __NAMESPACE__ . '\enqueue_editor_panel' );

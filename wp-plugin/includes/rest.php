@@ -129,6 +129,7 @@ function post_generation_status( $post_id ) {
 		'post_id'        => (int) $post_id,
 		'status'         => sanitize_status( get_post_meta( $post_id, '_fib_status', true ) ),
 		'message'        => (string) get_post_meta( $post_id, '_fib_message', true ),
+		'error_kind'     => sanitize_error_kind( get_post_meta( $post_id, '_fib_error_kind', true ) ),
 		'job_id'         => (string) get_post_meta( $post_id, '_fib_job_id', true ),
 		'updated'        => (string) get_post_meta( $post_id, '_fib_updated', true ),
 		'featured_media' => $featured_media,

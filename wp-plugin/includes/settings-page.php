@@ -43,6 +43,7 @@ function render_settings_page() {
 	?>
 	<div class="wrap">
 		<h1><?php echo esc_html( get_admin_page_title() ); ?></h1>
+		<?php render_provider_alert(); ?>
 		<?php if ( 'secret-regenerated' === $notice ) : ?>
 			<div class="notice notice-warning is-dismissible" id="fib-notice">
 				<p><?php esc_html_e( 'A new webhook secret was generated. Update BRIDGE_WEBHOOK_SECRET in the bridge\'s configuration and restart it: until then the bridge rejects every webhook.', 'featured-image-bridge' ); ?></p>
@@ -97,15 +98,19 @@ function render_field( $args ) {
 	switch ( $key ) {
 		case 'enabled':
 		case 'only_missing':
+		case 'fallback_title_card':
 			$labels = array(
-				'enabled'      => __( 'Ask the bridge for featured images', 'featured-image-bridge' ),
-				'only_missing' => __( 'Only for posts that have no featured image', 'featured-image-bridge' ),
+				'enabled'             => __( 'Ask the bridge for featured images', 'featured-image-bridge' ),
+				'only_missing'        => __( 'Only for posts that have no featured image', 'featured-image-bridge' ),
+				'fallback_title_card' => __( 'Use a title card when the provider cannot generate the image', 'featured-image-bridge' ),
 			);
 			?>
 			<input type="hidden" name="<?php echo esc_attr( field_name( $key ) ); ?>" value="0" />
 			<label><input type="checkbox" id="<?php echo esc_attr( $id ); ?>" name="<?php echo esc_attr( field_name( $key ) ); ?>" value="1" <?php checked( $settings[ $key ] ); ?> /> <?php echo esc_html( $labels[ $key ] ); ?></label>
 			<?php if ( 'only_missing' === $key ) : ?>
 				<p class="description"><?php esc_html_e( 'Unticked, a trigger also replaces an existing featured image. A generated image an editor removed is never put back automatically.', 'featured-image-bridge' ); ?></p>
+			<?php elseif ( 'fallback_title_card' === $key ) : ?>
+				<p class="description"><?php esc_html_e( 'When a generation fails, runs past its deadline or gives an unusable image, the post gets a title card with its title instead, and its status says why; regenerate it later for an AI image. Never used when the provider refuses the key or the workflow: that needs fixing first.', 'featured-image-bridge' ); ?></p>
 			<?php endif; ?>
 			<?php
 			break;

@@ -19,23 +19,24 @@ if ( ! defined( 'ABSPATH' ) ) {
  */
 function default_settings() {
 	return array(
-		'enabled'          => true,
-		'bridge_url'       => '',
-		'secret'           => '',
-		'trigger'          => 'publish',
-		'only_missing'     => true,
-		'post_types'       => array( 'post' ),
-		'prompt_template'  => "Title: {title}\n\nDescription: {excerpt}\n",
-		'style'            => '',
-		'width'            => 1200,
-		'height'           => 630,
-		'format'           => 'jpeg',
-		'quality'          => 85,
-		'alt_template'     => '{title}',
-		'title_template'   => '{title}',
-		'caption_template' => '',
-		'replaced_image'   => 'keep',
-		'price_per_image'  => 0.44,
+		'enabled'             => true,
+		'bridge_url'          => '',
+		'secret'              => '',
+		'trigger'             => 'publish',
+		'only_missing'        => true,
+		'post_types'          => array( 'post' ),
+		'prompt_template'     => "Title: {title}\n\nDescription: {excerpt}\n",
+		'style'               => '',
+		'width'               => 1200,
+		'height'              => 630,
+		'format'              => 'jpeg',
+		'quality'             => 85,
+		'alt_template'        => '{title}',
+		'title_template'      => '{title}',
+		'caption_template'    => '',
+		'replaced_image'      => 'keep',
+		'fallback_title_card' => false,
+		'price_per_image'     => 0.44,
 	);
 }
 
@@ -104,7 +105,7 @@ const FIB_TEMPLATE_MAX = 2000;
 /**
  * Validates one setting.
  *
- * @param string $key   Setting key (not enabled, only_missing or secret).
+ * @param string $key   Setting key (not enabled, only_missing, fallback_title_card or secret).
  * @param mixed  $value Raw value.
  * @return mixed|\WP_Error The clean value, or WP_Error with a message for the settings page.
  */
@@ -234,7 +235,7 @@ function validate_setting( $key, $value ) {
 /**
  * The stored settings, completed with defaults: a missing or invalid value is the default.
  *
- * @return array{enabled: bool, bridge_url: string, secret: string, trigger: string, only_missing: bool, post_types: string[], prompt_template: string, style: string, width: int, height: int, format: string, quality: int, alt_template: string, title_template: string, caption_template: string, replaced_image: string, price_per_image: float}
+ * @return array{enabled: bool, bridge_url: string, secret: string, trigger: string, only_missing: bool, post_types: string[], prompt_template: string, style: string, width: int, height: int, format: string, quality: int, alt_template: string, title_template: string, caption_template: string, replaced_image: string, fallback_title_card: bool, price_per_image: float}
  */
 function get_plugin_settings() {
 	$stored   = get_option( FIB_OPTION, array() );
@@ -315,13 +316,14 @@ function register_settings() {
 		'fib-image'      => array(
 			__( 'Image', 'featured-image-bridge' ),
 			array(
-				'size'             => __( 'Size', 'featured-image-bridge' ),
-				'format'           => __( 'Format', 'featured-image-bridge' ),
-				'quality'          => __( 'Quality', 'featured-image-bridge' ),
-				'alt_template'     => __( 'Alt text', 'featured-image-bridge' ),
-				'title_template'   => __( 'Image title', 'featured-image-bridge' ),
-				'caption_template' => __( 'Caption', 'featured-image-bridge' ),
-				'replaced_image'   => __( 'Replaced generated image', 'featured-image-bridge' ),
+				'size'                => __( 'Size', 'featured-image-bridge' ),
+				'format'              => __( 'Format', 'featured-image-bridge' ),
+				'quality'             => __( 'Quality', 'featured-image-bridge' ),
+				'alt_template'        => __( 'Alt text', 'featured-image-bridge' ),
+				'title_template'      => __( 'Image title', 'featured-image-bridge' ),
+				'caption_template'    => __( 'Caption', 'featured-image-bridge' ),
+				'replaced_image'      => __( 'Replaced generated image', 'featured-image-bridge' ),
+				'fallback_title_card' => __( 'If generation fails', 'featured-image-bridge' ),
 			),
 		),
 		'fib-costs'      => array(
@@ -365,14 +367,14 @@ function sanitize_settings( $input ) {
 	$clean   = $current;
 
 	// The form sends a hidden "0" before each checkbox: a key that is absent was not on the form.
-	foreach ( array( 'enabled', 'only_missing' ) as $key ) {
+	foreach ( array( 'enabled', 'only_missing', 'fallback_title_card' ) as $key ) {
 		if ( array_key_exists( $key, $input ) ) {
 			$clean[ $key ] = ! empty( $input[ $key ] );
 		}
 	}
 
 	foreach ( array_keys( default_settings() ) as $key ) {
-		if ( in_array( $key, array( 'enabled', 'only_missing', 'secret' ), true ) || ! array_key_exists( $key, $input ) ) {
+		if ( in_array( $key, array( 'enabled', 'only_missing', 'fallback_title_card', 'secret' ), true ) || ! array_key_exists( $key, $input ) ) {
 			continue;
 		}
 		$value = validate_setting( $key, $input[ $key ] );

@@ -21,7 +21,8 @@ if ( ! defined( 'ABSPATH' ) ) {
  *
  * A REST update writes meta in registration order, after the featured image.
  * _fib_status comes last, so whoever reads "done" also reads the featured
- * image and _fib_attachment_id of that same update.
+ * image and _fib_attachment_id of that same update (and record_provider_alert()
+ * reads the _fib_message and _fib_error_kind of the same update as the status).
  *
  * @return void
  */
@@ -30,6 +31,7 @@ function register_status_meta() {
 		'_fib_attachment_id' => array( 'integer', 0, 'absint' ),
 		'_fib_skip'          => array( 'boolean', false, 'rest_sanitize_boolean' ),
 		'_fib_message'       => array( 'string', '', __NAMESPACE__ . '\sanitize_message' ),
+		'_fib_error_kind'    => array( 'string', '', __NAMESPACE__ . '\sanitize_error_kind' ),
 		'_fib_job_id'        => array( 'string', '', __NAMESPACE__ . '\sanitize_job_id' ),
 		'_fib_updated'       => array( 'string', '', 'sanitize_text_field' ),
 		'_fib_status'        => array( 'string', '', __NAMESPACE__ . '\sanitize_status' ),
@@ -111,6 +113,17 @@ function sanitize_status( $value ) {
  */
 function sanitize_message( $value ) {
 	return mb_substr( sanitize_textarea_field( is_scalar( $value ) ? (string) $value : '' ), 0, 1000 );
+}
+
+/**
+ * Sanitizes _fib_error_kind: one lowercase word (a provider error kind such as
+ * "auth", "wordpress", or a waiting reason such as "credits"), at most 40 characters.
+ *
+ * @param mixed $value Submitted value.
+ * @return string
+ */
+function sanitize_error_kind( $value ) {
+	return substr( sanitize_key( is_scalar( $value ) ? (string) $value : '' ), 0, 40 );
 }
 
 /**

@@ -177,7 +177,7 @@ function post_term_names( \WP_Post $post, $taxonomy ) {
  * The image and prompt options of the payload, from the plugin settings with
  * the protocol's defaults for every key that is unset or of the wrong kind.
  *
- * @return array<string, string|int>
+ * @return array<string, string|int|bool>
  */
 function payload_options() {
 	$defaults = array(
@@ -211,6 +211,8 @@ function payload_options() {
 	$options['quality']        = min( 100, $options['quality'] );
 	$options['format']         = in_array( $options['format'], array( 'jpeg', 'webp', 'png' ), true ) ? $options['format'] : 'jpeg';
 	$options['replaced_image'] = 'delete' === $options['replaced_image'] ? 'delete' : 'keep';
+
+	$options['fallback_title_card'] = ! empty( $settings['fallback_title_card'] );
 
 	return $options;
 }
@@ -334,4 +336,5 @@ function record_status( $post_id, $status, $message, $job_id = '' ) {
 	update_post_meta( $post_id, '_fib_message', wp_slash( $message ) );
 	update_post_meta( $post_id, '_fib_job_id', wp_slash( $job_id ) );
 	update_post_meta( $post_id, '_fib_updated', gmdate( 'Y-m-d\TH:i:s\Z' ) );
+	delete_post_meta( $post_id, '_fib_error_kind' );
 }

@@ -255,7 +255,7 @@ class SegmindClient:
                     f"check SEGMIND_WORKFLOW_URL.{quote}",
                 )
             return ProviderError(
-                ErrorKind.NOT_FOUND,
+                ErrorKind.EXPIRED,
                 f"Segmind no longer knows this generation request (HTTP 404); it may have "
                 f"expired.{quote} A new image needs a new request.",
             )

@@ -77,9 +77,9 @@ class SegmindProvider:
             try:
                 result = self.client.poll(reference)
             except ProviderError as exc:
-                if exc.kind is ErrorKind.NOT_FOUND:
+                if exc.kind is ErrorKind.EXPIRED:
                     raise ProviderError(
-                        ErrorKind.NOT_FOUND,
+                        ErrorKind.EXPIRED,
                         "Segmind no longer knows the generation request this job submitted "
                         "(HTTP 404); it may have expired. A new image needs a new request.",
                     ) from None
