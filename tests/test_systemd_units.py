@@ -1,7 +1,7 @@
 """The systemd units in deploy/systemd: systemd accepts them, they agree with the environment
 example and the install steps, and their commands start the bridge and stop it with the
 unit's own stop signal, run here as systemd would run them (as processes, with that
-environment)."""
+environment). The ``@`` templates (one bridge per site) are checked as instance ``blog``."""
 
 from __future__ import annotations
 
@@ -24,6 +24,30 @@ DEPLOY = REPO / "deploy"
 UNITS = sorted((DEPLOY / "systemd").glob("*.service"))
 INSTALLED_BRIDGE = "/opt/featured-image-bridge/bin/bridge"
 VENV_BRIDGE = Path(sys.executable).parent / "bridge"
+INSTANCE = "blog"
+
+
+def instance_name(path: Path) -> str:
+    """``featured-image-bridge-web@blog.service`` for a template, the name itself otherwise."""
+    return path.name.replace("@.service", f"@{INSTANCE}.service")
+
+
+def expand(text: str, state_dir: Path) -> str:
+    """The specifiers our units use: %i (the instance) and %S (/var/lib for system units)."""
+    return text.replace("%i", INSTANCE).replace("%S", str(state_dir))
+
+
+def command(exec_start: str, state_dir: Path) -> tuple[dict[str, str], list[str]]:
+    """``(environment set on the command line, bridge arguments)`` of an ExecStart."""
+    words = shlex.split(expand(exec_start, state_dir))
+    assignments: dict[str, str] = {}
+    if words[0] == "/usr/bin/env":
+        words = words[1:]
+        while "=" in words[0]:
+            name, _, value = words.pop(0).partition("=")
+            assignments[name] = value
+    assert words[0] == INSTALLED_BRIDGE
+    return assignments, words[1:]
 
 
 def unit(path: Path) -> configparser.ConfigParser:
@@ -46,7 +70,9 @@ def env_file() -> dict[str, str]:
 def test_there_is_a_unit_for_each_role() -> None:
     assert [p.name for p in UNITS] == [
         "featured-image-bridge-web.service",
+        "featured-image-bridge-web@.service",
         "featured-image-bridge-worker.service",
+        "featured-image-bridge-worker@.service",
     ]
 
 
@@ -54,10 +80,10 @@ def test_there_is_a_unit_for_each_role() -> None:
 def test_systemd_accepts_the_units(tmp_path: Path) -> None:
     for path in UNITS:
         text = path.read_text().replace(INSTALLED_BRIDGE, str(VENV_BRIDGE))
-        (tmp_path / path.name).write_text(text)
+        (tmp_path / instance_name(path)).write_text(text)
 
     result = subprocess.run(
-        ["systemd-analyze", "verify", *(str(tmp_path / p.name) for p in UNITS)],
+        ["systemd-analyze", "verify", *(str(tmp_path / instance_name(p)) for p in UNITS)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -69,15 +95,21 @@ def test_systemd_accepts_the_units(tmp_path: Path) -> None:
 def test_the_units_agree_with_the_install_steps_and_the_environment_file() -> None:
     readme = (DEPLOY / "README.md").read_text()
     header = (DEPLOY / "bridge.env.example").read_text().splitlines()[0]
+    assert INSTALLED_BRIDGE.removesuffix("/bin/bridge") in readme
     for path in UNITS:
         service = unit(path)["Service"]
-        environment_file = service["EnvironmentFile"]
-        assert header.startswith(f"# {environment_file} ")
-        assert environment_file in readme
-        assert f"--system --home /var/lib/{service['StateDirectory']} {service['User']}" in readme
-        assert env_file()["BRIDGE_DATA_DIR"] == f"/var/lib/{service['StateDirectory']}"
-        assert shlex.split(service["ExecStart"])[0] == INSTALLED_BRIDGE
-        assert INSTALLED_BRIDGE.removesuffix("/bin/bridge") in readme
+        assert f"--system --home /var/lib/featured-image-bridge {service['User']}" in readme
+        if "@" in path.name:
+            assert service["EnvironmentFile"] == "/etc/featured-image-bridge/%i.env"
+            assert service["StateDirectory"] == "featured-image-bridge/%i"
+            # The site's data directory is set by the unit, not by the site's file.
+            assignments, _ = command(service["ExecStart"], Path("/var/lib"))
+            assert assignments == {"BRIDGE_DATA_DIR": f"/var/lib/featured-image-bridge/{INSTANCE}"}
+        else:
+            assert header.startswith(f"# {service['EnvironmentFile']} ")
+            assert service["EnvironmentFile"] in readme
+            assert env_file()["BRIDGE_DATA_DIR"] == f"/var/lib/{service['StateDirectory']}"
+            assert command(service["ExecStart"], Path("/var/lib"))[0] == {}
 
 
 @pytest.mark.parametrize("path", UNITS, ids=[p.stem for p in UNITS])
@@ -85,14 +117,15 @@ def test_each_command_starts_the_bridge_and_stops_on_the_units_signal(
     path: Path, tmp_path: Path
 ) -> None:
     service = unit(path)["Service"]
-    arguments = shlex.split(service["ExecStart"])[1:]
+    site_file = {**env_file(), "BRIDGE_DATA_DIR": str(tmp_path / "data")}
+    assignments, arguments = command(service["ExecStart"], tmp_path / "state")
     role = arguments[0]
     env = {
         **os.environ,
-        **env_file(),
+        **site_file,
         "BRIDGE_WEBHOOK_SECRET": new_secret(),
-        "BRIDGE_DATA_DIR": str(tmp_path / "data"),
         "BRIDGE_PORT": str(free_port()),
+        **assignments,
     }
     stop_signal = getattr(signal, service.get("KillSignal", "SIGTERM"))
     stop_timeout = float(service.get("TimeoutStopSec", "90"))
@@ -117,6 +150,9 @@ def test_each_command_starts_the_bridge_and_stops_on_the_units_signal(
             process.wait(timeout=10)
 
     assert code == 0, log.read_text(errors="replace")[-3000:]
+    assert (Path(env["BRIDGE_DATA_DIR"]) / "jobs.sqlite3").is_file()
+    if assignments:
+        assert not (tmp_path / "data").exists(), "the unit's data directory must win"
 
 
 def _wait_until_healthy(role: str, env: dict[str, str], process: subprocess.Popen[bytes]) -> bool:
