@@ -13,9 +13,10 @@ from devenv.plugin_zip import build_plugin_zip
 from devenv.wordpress import LocalWordPress
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def bare_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalWordPress]:
-    """A fresh WordPress with no Featured Image Bridge plugin in wp-content/plugins."""
+    """A fresh WordPress with no Featured Image Bridge plugin in wp-content/plugins (one per
+    test: installing changes the site)."""
     wordpress = LocalWordPress(tmp_path_factory.mktemp("wp-bare"), plugin_dir=None)
     wordpress.start()
     yield wordpress
