@@ -10,6 +10,7 @@ from typing import Any
 
 from bridge import __version__
 from bridge.cli_backfill import add_command as add_backfill_command
+from bridge.cli_status import add_commands as add_status_commands
 from bridge.config import ConfigError, Settings
 
 
@@ -39,6 +40,7 @@ def _web(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from bridge.cli_status import worker_heartbeat
     from bridge.jobs import JobStore
     from bridge.leases import Leases
     from bridge.periodic import Periodic
@@ -62,6 +64,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
             Sweeper(Leases(settings.jobs_db), queue, settings.lease_seconds).sweep,
         )
     ]
+    background.append(worker_heartbeat(settings.jobs_db))  # `bridge status` sees it alive
     if settings.reconcile_interval > 0:
         reconciler = Reconciler(store, queue, create_wordpress(settings), settings.wp_url)
         background.append(Periodic("reconcile", settings.reconcile_interval, reconciler.reconcile))
@@ -116,6 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     check = commands.add_parser("check", help="validate settings and reach WordPress")
     check.set_defaults(handler=_check)
     add_backfill_command(commands)
+    add_status_commands(commands)
     args = parser.parse_args(argv)
 
     try:
