@@ -12,14 +12,17 @@ from bridge import __version__
 from bridge.cli_backfill import add_command as add_backfill_command
 from bridge.cli_status import add_commands as add_status_commands
 from bridge.config import ConfigError, Settings
+from bridge.logs import configure_logging
 
 
 def _web(settings: Settings, args: argparse.Namespace) -> int:
     from gunicorn.app.base import BaseApplication
 
     from bridge.app import create_app
+    from bridge.logs import gunicorn_logconfig
 
     app = create_app(settings)
+    access = bool(args.access_log)
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -27,8 +30,10 @@ def _web(settings: Settings, args: argparse.Namespace) -> int:
             self.cfg.set("workers", args.processes)
             self.cfg.set("threads", args.threads)
             self.cfg.set("worker_class", "gthread")
-            self.cfg.set("accesslog", "-" if args.access_log else None)
+            self.cfg.set("accesslog", "-" if access else None)
             self.cfg.set("loglevel", settings.log_level.lower())
+            if settings.log_format == "json":
+                self.cfg.set("logconfig_dict", gunicorn_logconfig(settings, access_log=access))
             # gunicorn's control socket has one path per user: two bridges would share it.
             self.cfg.set("control_socket_disable", True)
 
@@ -127,10 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"bridge: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings)
     handler = args.handler
     return int(handler(settings, args))
 
