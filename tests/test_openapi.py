@@ -1,5 +1,6 @@
 """docs/openapi.yaml describes what the running app really answers: every response below, 2xx
-and refusals alike, is validated against it (status, content type, body schema)."""
+and refusals alike, is validated against it (status, content type, body schema), and every
+request the app accepted against the request's description."""
 
 from __future__ import annotations
 
@@ -80,7 +81,16 @@ def check(spec: OpenAPI, response: TestResponse, status: int) -> Any:
     """Asserts the status and that the answer matches the description; returns its JSON."""
     assert response.status_code == status, response.get_data(as_text=True)
     sent = response.request
-    request = MockRequest(SERVER, sent.method.lower(), sent.path, headers=dict(sent.headers))
+    stream = sent.environ["wsgi.input"]
+    stream.seek(0)  # the app read the body; the test client keeps it in memory
+    request = MockRequest(
+        SERVER,
+        sent.method.lower(),
+        sent.path,
+        headers=dict(sent.headers),
+        data=stream.read() or None,
+        content_type=sent.mimetype or "application/json",
+    )
     answer = MockResponse(
         response.data,
         status_code=response.status_code,
@@ -88,6 +98,8 @@ def check(spec: OpenAPI, response: TestResponse, status: int) -> Any:
         content_type=response.mimetype,
     )
     spec.validate_response(request, answer)
+    if status < 300:  # what the app accepted must be what the description allows
+        spec.validate_request(request)
     return response.get_json(silent=True)
 
 
