@@ -20,9 +20,13 @@ def _web(settings: Settings, args: argparse.Namespace) -> int:
 
     from bridge.app import create_app
     from bridge.logs import gunicorn_logconfig
+    from bridge.metrics import exposure_warning
 
     app = create_app(settings)
     access = bool(args.access_log)
+    warning = exposure_warning(settings)
+    if warning:
+        logging.getLogger(__name__).warning("%s", warning)
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:

@@ -24,6 +24,7 @@ from bridge.logcontext import ContextFilter
 REDACTED = "[redacted]"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s%(ids)s"
 _MIN_SECRET = 6  # shorter values would redact ordinary words
+_MARK = "_bridge_handler"
 
 
 class JsonFormatter(logging.Formatter):
@@ -111,11 +112,14 @@ def make_handler(settings: Settings, stream: TextIO | None = None) -> logging.Ha
 
 
 def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
-    """Sends every log record through one handler of the configured format."""
+    """Sends every log record through one handler of the configured format (added to the root
+    logger, replacing the one an earlier call added)."""
     root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
-    root.addHandler(make_handler(settings, stream))
+    for old in [h for h in root.handlers if getattr(h, _MARK, False)]:
+        root.removeHandler(old)  # configured before (a second call): replaced, not doubled
+    handler = make_handler(settings, stream)
+    setattr(handler, _MARK, True)
+    root.addHandler(handler)
     root.setLevel(settings.log_level)
 
 

@@ -13,6 +13,7 @@ be bound to a private address.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -31,6 +32,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from bridge import recorders
+from bridge.config import Settings
 from bridge.events import HEARTBEAT, WORKER_ALIVE_SECONDS, metrics_store
 from bridge.job_stats import counts_by_site_state
 from bridge.jobs import JobState
@@ -214,6 +216,22 @@ def scrape() -> ResponseReturnValue:
         current_app.logger.exception("metrics: the job database is unavailable")
         return jsonify(error="unavailable", message="the bridge cannot read its figures now"), 503
     return Response(body, mimetype=None, content_type=CONTENT_TYPE_LATEST)
+
+
+def exposure_warning(settings: Settings) -> str | None:
+    """A warning when ``/metrics`` is open on an address other machines may reach."""
+    if settings.metrics_token:
+        return None
+    try:
+        private = ipaddress.ip_address(settings.host).is_loopback
+    except ValueError:
+        private = settings.host == "localhost"
+    if private:
+        return None
+    return (
+        f"/metrics is open to anyone who reaches {settings.host}:{settings.port}; "
+        "set BRIDGE_METRICS_TOKEN or bind the bridge to a private address"
+    )
 
 
 def record_refusal(reason: str) -> None:

@@ -137,14 +137,16 @@ def test_task_context_binds_the_job_of_each_task(settings: Settings) -> None:
     assert seen == [logcontext.LogContext("https://blog.example", 7, job.id)]
 
 
-def test_configure_logging_replaces_the_root_handlers(
+def test_configure_logging_sends_records_through_one_handler(
     settings: Settings, restore_root: None
 ) -> None:
-    stream = io.StringIO()
-    configure_logging(replace(settings, log_format="json", log_level="WARNING"), stream)
+    first, second = io.StringIO(), io.StringIO()
+    configure_logging(settings, first)
+    configure_logging(replace(settings, log_format="json", log_level="WARNING"), second)
     logging.getLogger("bridge.anything").info("hidden")
     logging.getLogger("bridge.anything").warning("shown")
-    (line,) = stream.getvalue().splitlines()
+    assert first.getvalue() == ""  # replaced by the second call, not doubled
+    (line,) = second.getvalue().splitlines()
     assert json.loads(line)["message"] == "shown"
 
 

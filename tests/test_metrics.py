@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bridge import logcontext, recorders
 from bridge.app import create_app
 from bridge.config import Settings
+from bridge.metrics import exposure_warning
 from bridge.provider_metrics import ObservedProvider
 from bridge.providers.base import Prompt
 from bridge.providers.local import LocalProvider
@@ -170,3 +171,23 @@ class _NoCheckpoint:
 
     def save(self, reference: str) -> None:
         self.reference = reference
+
+
+@pytest.mark.parametrize(
+    ("host", "token", "warned"),
+    [
+        ("127.0.0.1", None, False),
+        ("::1", None, False),
+        ("localhost", None, False),
+        ("0.0.0.0", None, True),
+        ("10.1.2.3", None, True),
+        ("0.0.0.0", TOKEN, False),
+    ],
+)
+def test_open_metrics_on_a_reachable_address_are_warned_about(
+    settings: Settings, host: str, token: str | None, warned: bool
+) -> None:
+    warning = exposure_warning(replace(settings, host=host, metrics_token=token))
+    assert (warning is not None) == warned
+    if warning:
+        assert "BRIDGE_METRICS_TOKEN" in warning and host in warning
