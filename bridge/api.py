@@ -14,7 +14,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from bridge import logcontext
 from bridge.connection_test import report, run_checks
 from bridge.jobs import NewJob
-from bridge.metrics import record_duplicate, record_refusal
+from bridge.metrics_api import record_duplicate, record_refusal
 from bridge.services import Services
 from bridge.webhooks import (
     PostEvent,

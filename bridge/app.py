@@ -12,7 +12,7 @@ from bridge.backfill import MissingPostSource, RunStore
 from bridge.backfill_api import BackfillServices, backfills
 from bridge.config import Settings
 from bridge.jobs import JobStore
-from bridge.metrics import metrics, record_refusal
+from bridge.metrics_api import metrics, record_refusal
 from bridge.services import Services
 from bridge.tasks import JobQueue, create_queue
 from bridge.webhooks import SignatureVerifier

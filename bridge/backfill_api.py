@@ -14,7 +14,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from bridge.backfill import MissingPostSource, RunConflict, RunProgress, RunStore, preview
-from bridge.metrics import record_refusal
+from bridge.metrics_api import record_refusal
 from bridge.options import GenerationOptions, InvalidOptions
 from bridge.services import Services
 from bridge.webhooks import WebhookRejected, load_json_object, same_site

@@ -20,7 +20,7 @@ def _web(settings: Settings, args: argparse.Namespace) -> int:
 
     from bridge.app import create_app
     from bridge.logs import gunicorn_logconfig
-    from bridge.metrics import exposure_warning
+    from bridge.metrics_api import exposure_warning
 
     app = create_app(settings)
     access = bool(args.access_log)

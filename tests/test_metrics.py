@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bridge import logcontext, recorders
 from bridge.app import create_app
 from bridge.config import Settings
-from bridge.metrics import exposure_warning
+from bridge.metrics_api import exposure_warning
 from bridge.provider_metrics import ObservedProvider
 from bridge.providers.base import Prompt
 from bridge.providers.local import LocalProvider
