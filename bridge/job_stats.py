@@ -9,6 +9,9 @@ from pathlib import Path
 from bridge.jobs import Job, JobState, _job
 from bridge.sqlite import connect
 
+_AUTOMATIC_IDS = ("reconcile:%", "backfill:%")
+"""The ``webhook_id`` of jobs the bridge made itself (``bridge.reconcile``, ``bridge.backfill``)."""
+
 
 @dataclass(frozen=True)
 class LastError:
@@ -31,6 +34,28 @@ def counts_by_site_state(path: Path) -> dict[str, dict[str, int]]:
         ):
             counts.setdefault(row["site_url"], {})[row["state"]] = row["n"]
     return counts
+
+
+def failed_by_site_kind(path: Path) -> dict[tuple[str, str], int]:
+    """``{(site_url, error kind): failed jobs}`` (kind ``unknown`` when none was recorded)."""
+    with connect(path) as db:
+        rows = db.execute(
+            "SELECT site_url, COALESCE(error_kind, 'unknown') AS kind, COUNT(*) AS n "
+            "FROM jobs WHERE state = ? GROUP BY site_url, kind",
+            (JobState.FAILED,),
+        ).fetchall()
+    return {(r["site_url"], r["kind"]): r["n"] for r in rows}
+
+
+def webhook_jobs_by_site(path: Path) -> dict[str, int]:
+    """``{site_url: jobs}`` made by a webhook (not by a backfill run or the reconciliation)."""
+    with connect(path) as db:
+        rows = db.execute(
+            "SELECT site_url, COUNT(*) AS n FROM jobs WHERE webhook_id IS NOT NULL "
+            "AND webhook_id NOT LIKE ? AND webhook_id NOT LIKE ? GROUP BY site_url",
+            _AUTOMATIC_IDS,
+        ).fetchall()
+    return {r["site_url"]: r["n"] for r in rows}
 
 
 def last_errors(path: Path) -> list[LastError]:

@@ -24,11 +24,8 @@ from prometheus_client.registry import Collector
 
 from bridge import recorders
 from bridge.events import HEARTBEAT, WORKER_ALIVE_SECONDS, metrics_store
-from bridge.job_stats import counts_by_site_state
+from bridge.job_stats import counts_by_site_state, failed_by_site_kind, webhook_jobs_by_site
 from bridge.jobs import JobState
-from bridge.sqlite import connect
-
-_AUTOMATIC = ("reconcile:%", "backfill:%")
 
 QueueCounts = Callable[[], Mapping[str, int]]
 
@@ -71,25 +68,14 @@ class BridgeCollector(Collector):
             labels=["site", "outcome"],
         )
         counts = counts_by_site_state(self.path)
-        with connect(self.path) as db:
-            kinds = db.execute(
-                "SELECT site_url, COALESCE(error_kind, 'unknown') AS kind, COUNT(*) AS n "
-                "FROM jobs WHERE state = ? GROUP BY site_url, kind",
-                (JobState.FAILED,),
-            ).fetchall()
-            created = db.execute(
-                "SELECT site_url, COUNT(*) AS n FROM jobs WHERE webhook_id IS NOT NULL "
-                "AND webhook_id NOT LIKE ? AND webhook_id NOT LIKE ? GROUP BY site_url",
-                _AUTOMATIC,
-            ).fetchall()
         for site, states in sorted(counts.items()):
             for state in JobState:
                 by_state.add_metric([site, state.value], states.get(state.value, 0))
             depth.add_metric([site], states.get(JobState.QUEUED.value, 0))
-        for row in kinds:
-            failed.add_metric([row["site_url"], row["kind"]], row["n"])
-        for row in created:
-            accepted.add_metric([row["site_url"], "created"], row["n"])
+        for (site, kind), n in sorted(failed_by_site_kind(self.path).items()):
+            failed.add_metric([site, kind], n)
+        for site, n in sorted(webhook_jobs_by_site(self.path).items()):
+            accepted.add_metric([site, "created"], n)
         for counter in metrics_store(self.path).counters():
             if counter.name == recorders.DUPLICATES:
                 accepted.add_metric([counter.labels.get("site", ""), "duplicate"], counter.value)
