@@ -54,6 +54,10 @@ def create_app(
     def http_error(exc: HTTPException) -> ResponseReturnValue:
         code = (exc.name or "error").lower().replace(" ", "_")
         record_refusal(code)
-        return jsonify(error=code, message=exc.description), exc.code or 500
+        response = jsonify(error=code, message=exc.description)
+        for name, value in exc.get_headers():  # e.g. a 405's Allow (RFC 9110), not its HTML type
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, exc.code or 500
 
     return app

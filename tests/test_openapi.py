@@ -209,3 +209,10 @@ def test_backfill_answers(
     check(spec, post(client, "/backfills", secret, start(site_url="http://x.example")), 403)
     listing.down = True
     check(spec, post(client, "/backfills", secret, start()), 502)
+
+
+def test_a_method_not_described_answers_405_with_allow(client: FlaskClient) -> None:
+    response = client.put("/webhook")
+    assert response.status_code == 405
+    assert response.get_json()["error"] == "method_not_allowed"
+    assert "POST" in response.headers["Allow"]
