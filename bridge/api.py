@@ -11,8 +11,10 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from bridge import logcontext
 from bridge.connection_test import report, run_checks
 from bridge.jobs import NewJob
+from bridge.metrics_api import record_duplicate, record_refusal
 from bridge.services import Services
 from bridge.webhooks import (
     PostEvent,
@@ -34,6 +36,7 @@ def _services() -> Services:
 @api.errorhandler(WebhookRejected)
 def _rejected(exc: WebhookRejected) -> ResponseReturnValue:
     log.info("webhook refused: %s (%s)", exc.code, exc.message)
+    record_refusal(exc.code)
     return jsonify(error=exc.code, message=exc.message), exc.status
 
 
@@ -63,9 +66,12 @@ def webhook() -> ResponseReturnValue:
             options=event.options.to_json(),
         )
     )
+    logcontext.bind(site=job.site_url, post_id=job.post_id, job_id=job.id)
     if created:
         services.queue.enqueue(job.id)
         log.info("job %s queued for post %s", job.id, job.post_id)
+    else:
+        record_duplicate(job.site_url)
     return jsonify(job_id=job.id, status=job.state.value, duplicate=not created), (
         202 if created else 200
     )

@@ -6,11 +6,13 @@ from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
+from bridge import logcontext
 from bridge.api import api
 from bridge.backfill import MissingPostSource, RunStore
 from bridge.backfill_api import BackfillServices, backfills
 from bridge.config import Settings
 from bridge.jobs import JobStore
+from bridge.metrics_api import metrics, record_refusal
 from bridge.services import Services
 from bridge.tasks import JobQueue, create_queue
 from bridge.webhooks import SignatureVerifier
@@ -43,12 +45,19 @@ def create_app(
         runs=RunStore(store), source=missing_posts or create_wordpress(settings)
     )
 
+    app.before_request(logcontext.clear)  # a thread's next request starts with no ids
     app.register_blueprint(api)
     app.register_blueprint(backfills)
+    app.register_blueprint(metrics)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:
         code = (exc.name or "error").lower().replace(" ", "_")
-        return jsonify(error=code, message=exc.description), exc.code or 500
+        record_refusal(code)
+        response = jsonify(error=code, message=exc.description)
+        for name, value in exc.get_headers():  # e.g. a 405's Allow (RFC 9110), not its HTML type
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, exc.code or 500
 
     return app

@@ -14,6 +14,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from bridge.backfill import MissingPostSource, RunConflict, RunProgress, RunStore, preview
+from bridge.metrics_api import record_refusal
 from bridge.options import GenerationOptions, InvalidOptions
 from bridge.services import Services
 from bridge.webhooks import WebhookRejected, load_json_object, same_site
@@ -67,6 +68,7 @@ def _verify() -> tuple[str, bytes]:
 @backfills.errorhandler(WebhookRejected)
 def _rejected(exc: WebhookRejected) -> ResponseReturnValue:
     log.info("backfill request refused: %s (%s)", exc.code, exc.message)
+    record_refusal(exc.code)
     return jsonify(error=exc.code, message=exc.message), exc.status
 
 

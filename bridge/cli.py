@@ -10,15 +10,23 @@ from typing import Any
 
 from bridge import __version__
 from bridge.cli_backfill import add_command as add_backfill_command
+from bridge.cli_status import add_commands as add_status_commands
 from bridge.config import ConfigError, Settings
+from bridge.logs import configure_logging
 
 
 def _web(settings: Settings, args: argparse.Namespace) -> int:
     from gunicorn.app.base import BaseApplication
 
     from bridge.app import create_app
+    from bridge.logs import gunicorn_logconfig
+    from bridge.metrics_api import exposure_warning
 
     app = create_app(settings)
+    access = bool(args.access_log)
+    warning = exposure_warning(settings)
+    if warning:
+        logging.getLogger(__name__).warning("%s", warning)
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -26,8 +34,10 @@ def _web(settings: Settings, args: argparse.Namespace) -> int:
             self.cfg.set("workers", args.processes)
             self.cfg.set("threads", args.threads)
             self.cfg.set("worker_class", "gthread")
-            self.cfg.set("accesslog", "-" if args.access_log else None)
+            self.cfg.set("accesslog", "-" if access else None)
             self.cfg.set("loglevel", settings.log_level.lower())
+            if settings.log_format == "json":
+                self.cfg.set("logconfig_dict", gunicorn_logconfig(settings, access_log=access))
             # gunicorn's control socket has one path per user: two bridges would share it.
             self.cfg.set("control_socket_disable", True)
 
@@ -39,6 +49,7 @@ def _web(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from bridge.cli_status import worker_heartbeat
     from bridge.jobs import JobStore
     from bridge.leases import Leases
     from bridge.periodic import Periodic
@@ -62,6 +73,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
             Sweeper(Leases(settings.jobs_db), queue, settings.lease_seconds).sweep,
         )
     ]
+    background.append(worker_heartbeat(settings.jobs_db))  # `bridge status` sees it alive
     if settings.reconcile_interval > 0:
         reconciler = Reconciler(store, queue, create_wordpress(settings), settings.wp_url)
         background.append(Periodic("reconcile", settings.reconcile_interval, reconciler.reconcile))
@@ -116,6 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     check = commands.add_parser("check", help="validate settings and reach WordPress")
     check.set_defaults(handler=_check)
     add_backfill_command(commands)
+    add_status_commands(commands)
     args = parser.parse_args(argv)
 
     try:
@@ -123,10 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"bridge: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings)
     handler = args.handler
     return int(handler(settings, args))
 

@@ -22,6 +22,7 @@ DEFAULT_WORKFLOW_URL = "https://api.segmind.com/workflows/66b518aa31bd2081a8de2a
 ProviderName = Literal["local", "segmind"]
 TransportName = Literal["rest", "xmlrpc"]
 PollScheduleName = Literal["fixed", "learned"]
+LogFormatName = Literal["text", "json"]
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -65,6 +66,8 @@ class Settings:
     lease_seconds: float = 60.0
     sweep_interval: float = 15.0
     reconcile_interval: float = 0.0
+    log_format: LogFormatName = "text"
+    metrics_token: str | None = None
 
     @property
     def jobs_db(self) -> Path:
@@ -145,6 +148,10 @@ class Settings:
             lease_seconds=reader.number("BRIDGE_LEASE_SECONDS", 60.0, low=0.5, high=3600),
             sweep_interval=reader.number("BRIDGE_SWEEP_INTERVAL", 15.0, low=0.1, high=3600),
             reconcile_interval=reader.number("BRIDGE_RECONCILE_INTERVAL", 0.0, low=0, high=86400),
+            log_format="json"
+            if reader.choice("BRIDGE_LOG_FORMAT", ("text", "json"), "text") == "json"
+            else "text",
+            metrics_token=_metrics_token(reader.optional("BRIDGE_METRICS_TOKEN"), problems),
         )
         if problems:
             raise ConfigError(problems)
@@ -172,6 +179,19 @@ def _merge_config_file(env: dict[str, str], problems: list[str]) -> dict[str, st
         merged[key.upper()] = str(value).lower() if isinstance(value, bool) else str(value)
     merged.update(env)
     return merged
+
+
+def _metrics_token(token: str | None, problems: list[str]) -> str | None:
+    """``BRIDGE_METRICS_TOKEN``: at least 16 visible ASCII characters, or unset."""
+    if token is None:
+        return None
+    visible = token.isascii() and token.isprintable() and " " not in token
+    if len(token) < 16 or not visible:
+        problems.append(
+            "BRIDGE_METRICS_TOKEN must be at least 16 visible ASCII characters with no spaces "
+            "(for example the output of: openssl rand -hex 24)"
+        )
+    return token
 
 
 def _check_webhook_secret(secret: str, problems: list[str]) -> None:

@@ -14,6 +14,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from bridge import recorders
 from bridge.filenames import image_filename
 from bridge.images import ImageFile, InvalidImage, identify
 from bridge.imaging import ImageOptions, render
@@ -232,6 +233,7 @@ class Pipeline:
             if not _fallback_note(job):  # a fallback's note stays for its "done"
                 self.store.update(job.id, error=f"{source}: {exc.message} (retrying)")
             log.warning("job %s: %s; retry in %.0f s", job.id, exc.message, delay)
+            recorders.retry(exc.kind.value if isinstance(exc, ProviderError) else "wordpress")
             raise RetryLater(delay, exc.message)
         if exc.retryable:
             message = f"{source}: {exc.message} (gave up after {job.attempts} attempts)"

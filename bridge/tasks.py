@@ -19,7 +19,9 @@ from bridge.config import Settings
 from bridge.jobs import JobStore
 from bridge.leases import LeaseKeeper, Leases, new_owner
 from bridge.pipeline import Pipeline, RetryLater, RetryPolicy
+from bridge.provider_metrics import ObservedProvider
 from bridge.providers import create_provider
+from bridge.task_context import TaskContext
 from bridge.wordpress import create_wordpress
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,7 @@ def create_queue(settings: Settings, *, immediate: bool = False) -> JobQueue:
     )
 
     JobStore(settings.jobs_db)  # creates the job record (with its lease columns) if needed
+    TaskContext(settings.jobs_db).install(huey)  # logs and metrics know each task's job
     leases = Leases(settings.jobs_db)
     keeper = LeaseKeeper(leases, settings.lease_seconds)
 
@@ -95,7 +98,7 @@ def build_pipeline(settings: Settings) -> Pipeline:
     """The worker's pipeline with its provider and WordPress client."""
     return Pipeline(
         store=JobStore(settings.jobs_db),
-        provider=create_provider(settings),
+        provider=ObservedProvider(create_provider(settings)),
         wordpress=create_wordpress(settings),
         images_dir=settings.images_dir,
         retry=RetryPolicy(attempts=settings.job_retries + 1, base_delay=settings.retry_delay),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from bridge import recorders
 from bridge.providers.base import Checkpoint, ErrorKind, Prompt, ProviderError
 from bridge.providers.segmind.client import SegmindClient
 from bridge.providers.segmind.responses import PollResult
@@ -93,6 +94,7 @@ class SegmindProvider:
             answered_at = self._clock() - submitted
             if result.done:
                 schedule.finished(not_done_at, answered_at)
+                recorders.detection_delay(answered_at - not_done_at)
                 return result
             if result.failed:
                 raise ProviderError(
