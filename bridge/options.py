@@ -15,6 +15,7 @@ DEFAULT_PROMPT_TEMPLATE = "Title: {title}\n\nDescription: {excerpt}\n"
 TEMPLATE_LIMIT = 2000
 NAME_LIMIT = 100
 NAMES_LIMIT = 20
+DAILY_CAP_LIMIT = 1_000_000
 
 ImageFormat = Literal["jpeg", "webp", "png"]
 ReplacedImage = Literal["keep", "delete"]
@@ -70,6 +71,8 @@ class GenerationOptions:
     title_template: str = "{title}"
     caption_template: str = ""
     replaced_image: ReplacedImage = "keep"
+    daily_cap: int = 0
+    """Most generations a day (UTC) for the site; 0: no cap."""
 
     @classmethod
     def from_payload(cls, raw: object) -> GenerationOptions:
@@ -100,6 +103,7 @@ class GenerationOptions:
             title_template=_string(raw, "title_template", 500, default=defaults.title_template),
             caption_template=_string(raw, "caption_template", 500),
             replaced_image=cast(ReplacedImage, replaced),
+            daily_cap=_integer(raw, "daily_cap", defaults.daily_cap, 0, DAILY_CAP_LIMIT),
         )
 
     def to_json(self) -> str:
