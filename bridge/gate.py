@@ -201,8 +201,8 @@ class SqliteGate:
                 raise
 
     def admit(self, ticket: Ticket, limits: Limits) -> Admission:
-        now = self._clock()
         with self._transaction() as db:
+            now = self._clock()  # once the transaction holds the write lock
             answer = (
                 _daily_cap(db, ticket, now)
                 or _paused(db, ticket, now)
@@ -221,8 +221,8 @@ class SqliteGate:
         return Admission.yes()
 
     def accepted(self, job_id: str) -> None:
-        now = self._clock()
         with self._transaction() as db:
+            now = self._clock()
             # The rate window counts from the provider's answer: later than its own clock
             # started, so the window never closes early.
             db.execute(
@@ -238,8 +238,8 @@ class SqliteGate:
             log.info("provider key has credits again (job %s was accepted); resuming", job_id)
 
     def released(self, job_id: str, *, submitted: bool) -> None:
-        now = self._clock()
         with self._transaction() as db:
+            now = self._clock()
             row = db.execute("SELECT provider_key FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if submitted:
                 db.execute("UPDATE jobs SET provider_done_at = ? WHERE id = ?", (now, job_id))
@@ -258,8 +258,8 @@ class SqliteGate:
             self._on_slot_free(str(row["provider_key"]))
 
     def out_of_credits(self, ticket: Ticket, limits: Limits) -> Admission:
-        now = self._clock()
         with self._transaction() as db:
+            now = self._clock()
             db.execute(
                 "UPDATE jobs SET submitted_at = NULL, provider_done_at = NULL, held = ? "
                 "WHERE id = ?",
