@@ -18,13 +18,22 @@ def test_missing_options_take_the_plugins_defaults() -> None:
     )
     assert options.prompt_template == "Title: {title}\n\nDescription: {excerpt}\n"
     assert GenerationOptions.from_payload({}) == options
+    assert options.daily_cap == 0  # no cap
 
 
 def test_options_survive_the_job_record() -> None:
     options = GenerationOptions.from_payload(
-        {"width": 800, "height": 800, "format": "webp", "style": "watercolour", "quality": 70}
+        {
+            "width": 800,
+            "height": 800,
+            "format": "webp",
+            "style": "watercolour",
+            "quality": 70,
+            "daily_cap": 25,
+        }
     )
     assert GenerationOptions.from_json(options.to_json()) == options
+    assert options.daily_cap == 25
     context = PostContext(site_name="Garden notes", categories=("Plants",), tags=("moss", "stone"))
     assert PostContext.from_json(context.to_json()) == context
 
@@ -38,6 +47,8 @@ def test_options_survive_the_job_record() -> None:
         ({"width": "1200"}, "data.options.width"),
         ({"width": True}, "data.options.width"),
         ({"quality": 0}, "data.options.quality"),
+        ({"daily_cap": -1}, "data.options.daily_cap"),
+        ({"daily_cap": "10"}, "data.options.daily_cap"),
         ({"format": "gif"}, "data.options.format"),
         ({"replaced_image": "trash"}, "data.options.replaced_image"),
         ({"prompt_template": 3}, "data.options.prompt_template"),

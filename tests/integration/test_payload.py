@@ -76,6 +76,7 @@ def test_published_post_sends_site_terms_and_default_options(
         "title_template": "{title}",
         "caption_template": "",
         "replaced_image": "keep",
+        "daily_cap": 0,
     }
     assert editor.post(post_id).meta["_fib_job_id"] == "rec-1"
 
