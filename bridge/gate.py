@@ -214,8 +214,8 @@ class SqliteGate:
                 return answer
             _take_probe(db, ticket, limits, now)
             db.execute(
-                "UPDATE jobs SET provider_key = ?, submitted_at = ?, provider_done_at = NULL "
-                "WHERE id = ?",
+                "UPDATE jobs SET provider_key = ?, submitted_at = ?, provider_done_at = NULL, "
+                "held = NULL WHERE id = ?",
                 (ticket.key, now, ticket.job_id),
             )
         return Admission.yes()

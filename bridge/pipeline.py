@@ -12,6 +12,7 @@ import logging
 import os
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -210,14 +211,16 @@ class Pipeline:
         (``ticket``: the gate let its submission through)."""
         if job.image_path and os.path.exists(job.image_path):
             return identify(Path(job.image_path).read_bytes())
+        # A job that waited for credits probes whether they are back: it shows "generating"
+        # only once the provider accepted it, so a refused probe does not flicker the status.
+        probing = job.held == Hold.CREDITS
         if job.state == JobState.QUEUED:
             self.store.update(
                 job.id, state=JobState.GENERATING, provider=self.provider.name, held=None
             )
             try:
-                self.wordpress.update_post(
-                    job.post_type, job.post_id, status="generating", job_id=job.id
-                )
+                if not probing:
+                    self._show_generating(job)
             except WordPressError:
                 self._release(ticket, submitted=False)
                 raise
@@ -257,7 +260,14 @@ class Pipeline:
     def _generate(self, job: Job, prompt: Prompt, ticket: Ticket | None) -> bytes:
         """The provider's image; the gate learns when the provider accepted the submission
         and when it is done with it (or never got it)."""
-        checkpoint = _GatedCheckpoint(self.store, job.id, self.gate if ticket else None)
+        checkpoint = _GatedCheckpoint(
+            self.store,
+            job.id,
+            self.gate if ticket else None,
+            on_accepted=(lambda: self._show_generating(job, quiet=True))
+            if job.held == Hold.CREDITS
+            else None,
+        )
         try:
             generated = self.provider.generate(prompt, checkpoint)
         except ProviderError as exc:
@@ -272,6 +282,17 @@ class Pipeline:
         if ticket is not None or job.provider_ref:
             self._release(Ticket(job.id, self.provider_key, job.site_url), submitted=True)
         return generated
+
+    def _show_generating(self, job: Job, *, quiet: bool = False) -> None:
+        """Tells the editor the provider is at work; ``quiet``: a failure is only logged."""
+        try:
+            self.wordpress.update_post(
+                job.post_type, job.post_id, status="generating", job_id=job.id
+            )
+        except WordPressError as exc:
+            if not quiet:
+                raise
+            log.warning("job %s: could not report 'generating' to WordPress: %s", job.id, exc)
 
     def _release(self, ticket: Ticket | None, *, submitted: bool) -> None:
         if ticket is not None and self.gate is not None:
@@ -332,14 +353,23 @@ class Pipeline:
 class _GatedCheckpoint(JobCheckpoint):
     """The job's checkpoint that also tells the gate when the provider accepted the job."""
 
-    def __init__(self, store: JobStore, job_id: str, gate: Gate | None) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        job_id: str,
+        gate: Gate | None,
+        on_accepted: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(store, job_id)
         self.gate = gate
+        self.on_accepted = on_accepted
 
     def save(self, reference: str) -> None:
         super().save(reference)
         if self.gate is not None:
             self.gate.accepted(self.job_id)
+        if self.on_accepted is not None:
+            self.on_accepted()
 
 
 def waiting_message(admission: Admission, daily_cap: int) -> str:

@@ -1,5 +1,6 @@
 """Each class of provider fault: passing ones are retried and paid once, final ones are
-reported to the editor; no post is left without a final status."""
+reported to the editor; no post is left without a final status. (406, no credits, pauses the
+key instead: tests/reliability/test_provider_gate.py.)"""
 
 from __future__ import annotations
 
@@ -52,13 +53,6 @@ FAULTS = [
         final=True,
         paid=False,
         shown="key",
-    ),
-    Fault(
-        "406 no credits",
-        lambda fake: fake.fail_next_submit(406, times=POSTS),
-        final=True,
-        paid=False,
-        shown="credits",
     ),
     Fault(
         "FAILED run",
