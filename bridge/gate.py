@@ -210,7 +210,10 @@ class SqliteGate:
                 or _rate(db, ticket, limits, now)
             )
             if answer is not None:
-                db.execute("UPDATE jobs SET held = ? WHERE id = ?", (answer.hold, ticket.job_id))
+                db.execute(
+                    "UPDATE jobs SET held = ?, provider_key = ? WHERE id = ?",
+                    (answer.hold, ticket.key, ticket.job_id),
+                )
                 return answer
             _take_probe(db, ticket, limits, now)
             db.execute(
@@ -344,9 +347,17 @@ def _concurrency(
     ).fetchall()
     if len(rows) < limits.max_concurrency:
         return None
-    # When the oldest run should end, from how long the key's recent runs took.
+    # When the oldest run should end, from how long the key's recent runs took, and one more
+    # run's time for every C jobs held before this one: the held jobs ask in turn, not all
+    # at once. (A slot freed in this process wakes the longest-held job at once anyway.)
     typical = _typical_run(db, ticket.key)
-    wait = min(max(float(rows[0]["submitted_at"]) + typical - now, 0.25), 30.0)
+    (ahead,) = db.execute(
+        "SELECT count(*) FROM jobs WHERE provider_key = ? AND held = ? AND id != ? "
+        f"AND state IN ({marks})",
+        (ticket.key, Hold.CONCURRENCY, ticket.job_id, *_IN_FLIGHT_STATES),
+    ).fetchone()
+    first = min(max(float(rows[0]["submitted_at"]) + typical - now, 0.25), 30.0)
+    wait = min(first + typical * (ahead // limits.max_concurrency), 600.0)
     return Admission(False, Hold.CONCURRENCY, wait, now + wait)
 
 

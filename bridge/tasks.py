@@ -42,6 +42,10 @@ class JobQueue:
     def enqueue(self, job_id: str) -> None:
         self.run_job(job_id)
 
+    def enqueue_first(self, job_id: str) -> None:
+        """Queues the job ahead of those queued with ``enqueue`` (a job whose turn came)."""
+        self.run_job(job_id, priority=1)
+
     def queued_job_ids(self) -> set[str]:
         """The job ids waiting in the queue or scheduled for a retry (not those running)."""
         tasks = [*self.huey.pending(), *self.huey.scheduled()]
@@ -62,7 +66,7 @@ def create_queue(settings: Settings, *, immediate: bool = False) -> JobQueue:
         results=False,
         immediate=immediate,
     )
-    wakeups = Wakeups(lambda job_id: queue.enqueue(job_id))
+    wakeups = Wakeups(lambda job_id: queue.enqueue_first(job_id))
     pipeline = _lazy(lambda: build_pipeline(settings, on_slot_free=wakeups.slot_free))
     feeder = _lazy(
         lambda: Feeder(
