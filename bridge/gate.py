@@ -375,16 +375,28 @@ def _rate(db: sqlite3.Connection, ticket: Ticket, limits: Limits, now: float) ->
     rate = limits.rate
     if rate is None:
         return None
+    # A submission still on its way counts as arriving now, however long ago it was let
+    # through: a slow request can reach the provider after later ones.
+    marks = ", ".join("?" * len(_IN_FLIGHT_STATES))
     rows = db.execute(
-        "SELECT submitted_at FROM jobs WHERE provider_key = ? AND submitted_at > ? AND id != ? "
-        "ORDER BY submitted_at",
-        (ticket.key, now - rate.window, ticket.job_id),
+        "SELECT CASE WHEN provider_ref IS NULL AND provider_done_at IS NULL "
+        f"AND state IN ({marks}) AND submitted_at > ? THEN max(submitted_at, ?) "
+        "ELSE submitted_at END AS at FROM jobs "
+        "WHERE provider_key = ? AND submitted_at IS NOT NULL AND id != ? AND at > ? ORDER BY at",
+        (
+            *_IN_FLIGHT_STATES,
+            now - limits.claim_seconds,
+            now,
+            ticket.key,
+            ticket.job_id,
+            now - rate.window,
+        ),
     ).fetchall()
     if len(rows) < rate.count:
         return None
     # The window frees a token when its oldest entries age out: enough of them to leave
     # count − 1 behind.
-    frees_at = float(rows[len(rows) - rate.count]["submitted_at"]) + rate.window
+    frees_at = float(rows[len(rows) - rate.count]["at"]) + rate.window
     wait = max(frees_at - now, 0.0) + 0.001
     return Admission(False, Hold.RATE, wait, now + wait)
 

@@ -147,15 +147,32 @@ def test_a_held_job_learns_when_the_next_token_frees(tmp_path: Path) -> None:
     gate = SqliteGate(store.path, clock=clock)
     first, second, third = _jobs(store, 3)
     limits = Limits(rate=RateLimit(2, 10.0))
-    assert gate.admit(Ticket(first, KEY, SITE), limits).admitted
-    clock.now += 4
-    assert gate.admit(Ticket(second, KEY, SITE), limits).admitted
-    clock.now += 1
+    for job in (first, second):
+        assert gate.admit(Ticket(job, KEY, SITE), limits).admitted
+        store.update(job, provider_ref=f"https://provider/poll/{job}")
+        gate.accepted(job)
+        clock.now += 4
     held = gate.admit(Ticket(third, KEY, SITE), limits)
     assert (held.admitted, held.hold) == (False, Hold.RATE)
-    assert held.delay == pytest.approx(5.0, abs=0.01)  # the first submission ages out
+    assert held.delay == pytest.approx(2.0, abs=0.01)  # the first submission ages out
     clock.now += held.delay
     assert gate.admit(Ticket(third, KEY, SITE), limits).admitted
+
+
+def test_a_submission_still_on_its_way_counts_as_arriving_now(tmp_path: Path) -> None:
+    clock = Clock()
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    gate = SqliteGate(store.path, clock=clock)
+    slow, other = _jobs(store, 2)
+    limits = Limits(rate=RateLimit(1, 1.0))
+    assert gate.admit(Ticket(slow, KEY, SITE), limits).admitted
+    clock.now += 5  # its request has not reached the provider yet
+    held = gate.admit(Ticket(other, KEY, SITE), limits)
+    assert (held.hold, held.delay) == (Hold.RATE, pytest.approx(1.0, abs=0.01))
+    store.update(slow, provider_ref="https://provider/poll/slow")
+    gate.accepted(slow)
+    clock.now += 1
+    assert gate.admit(Ticket(other, KEY, SITE), limits).admitted
 
 
 def test_a_slot_frees_when_the_provider_is_done_or_never_got_the_submission(
