@@ -21,7 +21,7 @@ from bench.stats import mean
 from devenv.segmind_fake import FakeSegmind, JobScript, LognormalRunTimes
 
 SCALE = 0.027  # mean run time 37 s → 1.0 s
-EXTRA_WORKERS = 8
+EXTRA_WORKERS = 32
 POLL_INTERVAL = 1.5
 
 

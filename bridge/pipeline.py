@@ -119,14 +119,10 @@ class Pipeline:
             self._finish(job, JobState.FAILED, "Internal error in the bridge (see its log).")
 
     def _advance(self, job: Job) -> None:
+        job = self._check_post(job)
         options = GenerationOptions.from_json(job.options)
-        # The gate first: a job it holds costs no request to WordPress.
+        # Just before submitting: a slot claimed earlier would idle while WordPress answers.
         ticket = self._pass_gate(job, options) if _needs_submission(job) else None
-        try:
-            job = self._check_post(job)
-        except BaseException:
-            self._release(ticket, submitted=False)
-            raise
         context = PostContext.from_json(job.context)
         attachment_id = job.attachment_id
         if attachment_id is None:
@@ -211,15 +207,20 @@ class Pipeline:
         (``ticket``: the gate let its submission through)."""
         if job.image_path and os.path.exists(job.image_path):
             return identify(Path(job.image_path).read_bytes())
-        # A job that waited for credits probes whether they are back: it shows "generating"
-        # only once the provider accepted it, so a refused probe does not flicker the status.
-        probing = job.held == Hold.CREDITS
+        # A job holding a provider slot shows "generating" once the provider accepted it, so
+        # that WordPress's answer does not keep the slot idle; and a job that waited for
+        # credits probes whether they are back, so a refused probe does not flicker the status.
+        late = ticket is not None and (
+            job.held == Hold.CREDITS
+            or self.limits.max_concurrency > 0
+            or self.limits.rate is not None
+        )
         if job.state == JobState.QUEUED:
             self.store.update(
                 job.id, state=JobState.GENERATING, provider=self.provider.name, held=None
             )
             try:
-                if not probing:
+                if not late:
                     self._show_generating(job)
             except WordPressError:
                 self._release(ticket, submitted=False)
@@ -231,7 +232,7 @@ class Pipeline:
             template=options.prompt_template,
             style=options.style,
         )
-        generated = self._generate(job, prompt, ticket)
+        generated = self._generate(job, prompt, ticket, late=late)
         image = render(
             generated,
             ImageOptions(options.width, options.height, options.format, options.quality),
@@ -257,16 +258,14 @@ class Pipeline:
             self._hold(job, admission, options)
         return ticket
 
-    def _generate(self, job: Job, prompt: Prompt, ticket: Ticket | None) -> bytes:
+    def _generate(self, job: Job, prompt: Prompt, ticket: Ticket | None, *, late: bool) -> bytes:
         """The provider's image; the gate learns when the provider accepted the submission
-        and when it is done with it (or never got it)."""
+        and when it is done with it (or never got it). ``late``: show "generating" then."""
         checkpoint = _GatedCheckpoint(
             self.store,
             job.id,
             self.gate if ticket else None,
-            on_accepted=(lambda: self._show_generating(job, quiet=True))
-            if job.held == Hold.CREDITS
-            else None,
+            on_accepted=(lambda: self._show_generating(job, quiet=True)) if late else None,
         )
         try:
             generated = self.provider.generate(prompt, checkpoint)
