@@ -302,10 +302,11 @@ class Pipeline:
         if admission.hold in (Hold.CREDITS, Hold.DAILY_CAP):
             message = waiting_message(admission, options.daily_cap)
             if job.held != admission.hold or job.error != message:
-                self.store.update(job.id, held=admission.hold, error=message)
+                # WordPress first: if it cannot be told, the next try tells it.
                 self.wordpress.update_post(
                     job.post_type, job.post_id, status="waiting", message=message, job_id=job.id
                 )
+                self.store.update(job.id, held=admission.hold, error=message)
             log.info("job %s: waiting: %s", job.id, message)
         raise HeldAtGate(admission, self.provider_key)
 
