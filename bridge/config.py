@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from bridge.gate import RateLimit
+
 DEFAULT_WORKFLOW_URL = "https://api.segmind.com/workflows/66b518aa31bd2081a8de2a98-v5"
 
 ProviderName = Literal["local", "segmind"]
@@ -68,6 +70,9 @@ class Settings:
     reconcile_interval: float = 0.0
     log_format: LogFormatName = "text"
     metrics_token: str | None = None
+    max_concurrency: int = 4
+    rate_limit: RateLimit | None = None
+    credits_recheck: float = 60.0
 
     @property
     def jobs_db(self) -> Path:
@@ -152,6 +157,13 @@ class Settings:
             if reader.choice("BRIDGE_LOG_FORMAT", ("text", "json"), "text") == "json"
             else "text",
             metrics_token=_metrics_token(reader.optional("BRIDGE_METRICS_TOKEN"), problems),
+            max_concurrency=int(
+                reader.number(
+                    "SEGMIND_MAX_CONCURRENCY", worker_threads, low=0, high=10000, integer=True
+                )
+            ),
+            rate_limit=reader.rate("SEGMIND_RATE_LIMIT"),
+            credits_recheck=reader.number("SEGMIND_CREDITS_RECHECK", 60.0, low=0.1, high=86400),
         )
         if problems:
             raise ConfigError(problems)
@@ -250,6 +262,17 @@ class _Reader:
                     f"(e.g. 127.0.0.1/32,10.0.0.0/8), got {item!r}"
                 )
         return tuple(networks)
+
+    def rate(self, name: str) -> RateLimit | None:
+        """A rate limit such as ``6/1s`` or ``60/min``; empty or ``off`` means none."""
+        raw = self.optional(name)
+        if raw is None or raw.lower() in ("off", "none", "0"):
+            return None
+        try:
+            return RateLimit.parse(raw)
+        except ValueError as exc:
+            self.problems.append(f"{name}: {exc}")
+            return None
 
     def number(
         self, name: str, default: float, *, low: float, high: float, integer: bool = False

@@ -72,8 +72,19 @@ _ADDED_COLUMNS = (
     # worker runs it and renews ``lease_until`` while it is alive.
     ("lease_owner", "TEXT"),
     ("lease_until", "REAL"),
+    # The provider-key gate (``bridge.gate``): which key the job submits with (a hash, never
+    # the key), when its submission was let through (then when the provider accepted it),
+    # when the provider was done with it, and why the gate holds it back, if it does.
+    ("provider_key", "TEXT"),
+    ("submitted_at", "REAL"),
+    ("provider_done_at", "REAL"),
+    ("held", "TEXT"),
 )
-_RUN_INDEX = "CREATE INDEX IF NOT EXISTS jobs_run ON jobs (run_id, state)"
+_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS jobs_run ON jobs (run_id, state)",
+    "CREATE INDEX IF NOT EXISTS jobs_key_submitted ON jobs (provider_key, submitted_at)",
+    "CREATE INDEX IF NOT EXISTS jobs_site_submitted ON jobs (site_url, submitted_at)",
+)
 
 
 @dataclass(frozen=True)
@@ -126,17 +137,32 @@ class Job:
     """What kind of failure ended the job (a provider ``ErrorKind``, or ``wordpress``)."""
     run_id: str | None = None
     """The backfill run the job belongs to, if any."""
+    provider_key: str | None = None
+    """The gate's name for the provider key the job submits with (see ``bridge.gate``)."""
+    submitted_at: float | None = None
+    """When the gate let the job's submission through (then when the provider accepted it)."""
+    provider_done_at: float | None = None
+    """When the provider was done with the job (its slot at the gate is free again)."""
+    held: str | None = None
+    """Why the gate holds the job back (a ``bridge.gate.Hold`` value), if it does."""
+
+    @property
+    def waiting(self) -> bool:
+        """Held back before the provider: by its backfill run, or by the gate for credits or
+        the site's daily cap (not for a free slot, which is a matter of seconds)."""
+        return self.state == JobState.WAITING or self.held in ("credits", "daily_cap")
 
     def public(self) -> dict[str, Any]:
         """What ``GET /jobs/<id>`` shows: no post text, no provider reference."""
         return {
             "id": self.id,
             "post_id": self.post_id,
-            "state": self.state.value,
+            "state": JobState.WAITING.value if self.waiting else self.state.value,
             "attempts": self.attempts,
             "attachment_id": self.attachment_id,
             "error": self.error,
             "error_kind": self.error_kind,
+            "held": self.held,
             "request": self.request,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
@@ -164,7 +190,8 @@ class JobStore:
                 for name, declaration in _ADDED_COLUMNS:
                     if name not in present:
                         db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {declaration}")
-                db.execute(_RUN_INDEX)
+                for index in _INDEXES:
+                    db.execute(index)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")

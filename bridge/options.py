@@ -15,6 +15,7 @@ DEFAULT_PROMPT_TEMPLATE = "Title: {title}\n\nDescription: {excerpt}\n"
 TEMPLATE_LIMIT = 2000
 NAME_LIMIT = 100
 NAMES_LIMIT = 20
+DAILY_CAP_LIMIT = 1_000_000
 
 ImageFormat = Literal["jpeg", "webp", "png"]
 ReplacedImage = Literal["keep", "delete"]
@@ -72,6 +73,8 @@ class GenerationOptions:
     replaced_image: ReplacedImage = "keep"
     fallback_title_card: bool = False
     """When the provider's run fails (not the key), upload the local title card instead."""
+    daily_cap: int = 0
+    """Most generations a day (UTC) for the site; 0: no cap."""
 
     @classmethod
     def from_payload(cls, raw: object) -> GenerationOptions:
@@ -103,6 +106,7 @@ class GenerationOptions:
             caption_template=_string(raw, "caption_template", 500),
             replaced_image=cast(ReplacedImage, replaced),
             fallback_title_card=_boolean(raw, "fallback_title_card", defaults.fallback_title_card),
+            daily_cap=_integer(raw, "daily_cap", defaults.daily_cap, 0, DAILY_CAP_LIMIT),
         )
 
     def to_json(self) -> str:

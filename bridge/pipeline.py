@@ -11,17 +11,20 @@ from __future__ import annotations
 import logging
 import os
 import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from bridge import recorders
 from bridge.filenames import image_filename
+from bridge.gate import Admission, Gate, Hold, Limits, Ticket
 from bridge.images import ImageFile, InvalidImage, identify
 from bridge.imaging import ImageOptions, render
 from bridge.jobs import ACTIVE_STATES, Job, JobCheckpoint, JobState, JobStore
 from bridge.options import GenerationOptions, PostContext
 from bridge.prompt import build_prompt, fill_template, template_values
-from bridge.providers.base import ErrorKind, Provider, ProviderError
+from bridge.providers.base import ErrorKind, Prompt, Provider, ProviderError
 from bridge.providers.local import LocalProvider
 from bridge.wordpress import PostState, WordPressError, WordPressSite
 
@@ -45,6 +48,15 @@ class RetryLater(Exception):
     def __init__(self, delay: float, reason: str) -> None:
         super().__init__(reason)
         self.delay = delay
+
+
+class HeldAtGate(RetryLater):
+    """The provider-key gate holds the job back; it is not a failed attempt."""
+
+    def __init__(self, admission: Admission, key: str) -> None:
+        super().__init__(admission.delay, f"held at the gate: {admission.hold}")
+        self.hold = admission.hold
+        self.key = key
 
 
 class _Stop(Exception):
@@ -79,6 +91,9 @@ class Pipeline:
         wordpress: WordPressSite,
         images_dir: Path,
         retry: RetryPolicy,
+        gate: Gate | None = None,
+        provider_key: str = "",
+        limits: Limits | None = None,
     ) -> None:
         self.store = store
         self.provider = provider
@@ -86,6 +101,9 @@ class Pipeline:
         self.images_dir = images_dir
         self.retry = retry
         self.fallback = LocalProvider()  # the title card, when the site asks for a fallback
+        self.gate = gate
+        self.provider_key = provider_key or provider.name
+        self.limits = limits or Limits()
         images_dir.mkdir(parents=True, exist_ok=True)
 
     def run(self, job_id: str) -> None:
@@ -99,6 +117,9 @@ class Pipeline:
         job = self.store.update(job.id, attempts=job.attempts + 1)
         try:
             self._advance(job)
+        except HeldAtGate:
+            self.store.update(job.id, attempts=job.attempts - 1, state=JobState.QUEUED)
+            raise
         except _Stop as stop:
             self._finish(job, stop.state, stop.message)
         except (ProviderError, WordPressError) as exc:
@@ -114,10 +135,12 @@ class Pipeline:
     def _advance(self, job: Job) -> None:
         job = self._check_post(job)
         options = GenerationOptions.from_json(job.options)
+        # Just before submitting: a slot claimed earlier would idle while WordPress answers.
+        ticket = self._pass_gate(job, options) if _needs_submission(job) else None
         context = PostContext.from_json(job.context)
         attachment_id = job.attachment_id
         if attachment_id is None:
-            image = self._image(job, options, context)
+            image = self._image(job, options, context, ticket)
             self._check_post(job)  # generating takes a while: look again before uploading
             job = self.store.update(job.id, state=JobState.UPLOADING)
             values = template_values(job.title, job.excerpt, context)
@@ -197,15 +220,31 @@ class Pipeline:
             self.wordpress.delete_media(media_id)
         return keep
 
-    def _image(self, job: Job, options: GenerationOptions, context: PostContext) -> ImageFile:
-        """The job's image: the one downloaded before, or a new one from the provider."""
+    def _image(
+        self, job: Job, options: GenerationOptions, context: PostContext, ticket: Ticket | None
+    ) -> ImageFile:
+        """The job's image: the one downloaded before, or a new one from the provider
+        (``ticket``: the gate let its submission through)."""
         if job.image_path and os.path.exists(job.image_path):
             return identify(Path(job.image_path).read_bytes())
+        # A job holding a provider slot shows "generating" once the provider accepted it, so
+        # that WordPress's answer does not keep the slot idle; and a job that waited for
+        # credits probes whether they are back, so a refused probe does not flicker the status.
+        late = ticket is not None and (
+            job.held == Hold.CREDITS
+            or self.limits.max_concurrency > 0
+            or self.limits.rate is not None
+        )
         if job.state == JobState.QUEUED:
-            self.store.update(job.id, state=JobState.GENERATING, provider=self.provider.name)
-            self.wordpress.update_post(
-                job.post_type, job.post_id, status="generating", job_id=job.id
+            self.store.update(
+                job.id, state=JobState.GENERATING, provider=self.provider.name, held=None
             )
+            try:
+                if not late:
+                    self._show_generating(job)
+            except WordPressError:
+                self._release(ticket, submitted=False)
+                raise
         prompt = build_prompt(
             job.title,
             job.excerpt,
@@ -213,8 +252,79 @@ class Pipeline:
             template=options.prompt_template,
             style=options.style,
         )
-        generated = self.provider.generate(prompt, JobCheckpoint(self.store, job.id))
+        generated = self._generate(job, prompt, ticket, late=late)
         return self._keep_image(job, generated)[1]
+
+    def _pass_gate(self, job: Job, options: GenerationOptions) -> Ticket | None:
+        """Claims the provider-key gate for a new submission, or raises HeldAtGate.
+
+        A job held for credits or the site's daily cap is shown as ``waiting`` with the reason
+        and when it goes on; a wait for a free slot or token is seconds, and shows nothing.
+        """
+        if self.gate is None:
+            return None
+        ticket = Ticket(job.id, self.provider_key, job.site_url, options.daily_cap)
+        admission = self.gate.admit(ticket, self.limits)
+        if not admission.admitted:
+            self._hold(job, admission, options)
+        return ticket
+
+    def _generate(self, job: Job, prompt: Prompt, ticket: Ticket | None, *, late: bool) -> bytes:
+        """The provider's image; the gate learns when the provider accepted the submission
+        and when it is done with it (or never got it). ``late``: show "generating" then."""
+        checkpoint = _GatedCheckpoint(
+            self.store,
+            job.id,
+            self.gate if ticket else None,
+            on_accepted=(lambda: self._show_generating(job, quiet=True)) if late else None,
+        )
+        try:
+            generated = self.provider.generate(prompt, checkpoint)
+        except ProviderError as exc:
+            if ticket is not None and self.store.get(job.id) is not None:
+                submitted = checkpoint.load() is not None
+                if exc.kind is ErrorKind.CREDITS and not submitted and self.gate is not None:
+                    admission = self.gate.out_of_credits(ticket, self.limits)
+                    self._hold(job, admission, GenerationOptions.from_json(job.options))
+                if not submitted:
+                    self._release(ticket, submitted=False)
+            raise
+        if ticket is not None or job.provider_ref:
+            self._release(Ticket(job.id, self.provider_key, job.site_url), submitted=True)
+        return generated
+
+    def _show_generating(self, job: Job, *, quiet: bool = False) -> None:
+        """Tells the editor the provider is at work; ``quiet``: a failure is only logged."""
+        try:
+            self.wordpress.update_post(
+                job.post_type, job.post_id, status="generating", job_id=job.id
+            )
+        except WordPressError as exc:
+            if not quiet:
+                raise
+            log.warning("job %s: could not report 'generating' to WordPress: %s", job.id, exc)
+
+    def _release(self, ticket: Ticket | None, *, submitted: bool) -> None:
+        if ticket is not None and self.gate is not None:
+            self.gate.released(ticket.job_id, submitted=submitted)
+
+    def _hold(self, job: Job, admission: Admission, options: GenerationOptions) -> None:
+        """Tells the editor why the job waits (credits, daily cap), then raises HeldAtGate."""
+        if admission.hold in (Hold.CREDITS, Hold.DAILY_CAP):
+            message = waiting_message(admission, options.daily_cap)
+            if job.held != admission.hold or job.error != message:
+                # WordPress first: if it cannot be told, the next try tells it.
+                self.wordpress.update_post(
+                    job.post_type,
+                    job.post_id,
+                    status="waiting",
+                    message=message,
+                    job_id=job.id,
+                    error_kind=admission.hold.value,
+                )
+                self.store.update(job.id, held=admission.hold, error=message)
+            log.info("job %s: waiting: %s", job.id, message)
+        raise HeldAtGate(admission, self.provider_key)
 
     def _delete_replaced(self, job: Job) -> None:
         """After a regenerate: the generated image it replaced goes, as the settings ask."""
@@ -319,6 +429,48 @@ class _NoCheckpoint:
 def _fallback_note(job: Job) -> str:
     """The note a job that fell back to the title card reports with its image, else ''."""
     return (job.error or "") if job.error_kind in FALLBACK_KINDS else ""
+
+
+class _GatedCheckpoint(JobCheckpoint):
+    """The job's checkpoint that also tells the gate when the provider accepted the job."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        job_id: str,
+        gate: Gate | None,
+        on_accepted: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(store, job_id)
+        self.gate = gate
+        self.on_accepted = on_accepted
+
+    def save(self, reference: str) -> None:
+        super().save(reference)
+        if self.gate is not None:
+            self.gate.accepted(self.job_id)
+        if self.on_accepted is not None:
+            self.on_accepted()
+
+
+def waiting_message(admission: Admission, daily_cap: int) -> str:
+    """What the editor reads while the gate holds the job for credits or the daily cap."""
+    when = time.strftime("%H:%M UTC", time.gmtime(admission.resume_at))
+    if admission.hold is Hold.DAILY_CAP:
+        return (
+            f"Waiting: the site's daily cap of {daily_cap} images is reached; "
+            "continues after 00:00 UTC."
+        )
+    return (
+        "Waiting for Segmind credits: the account has run out. Add credits; the bridge tries "
+        f"again at {when} and then carries on with every waiting post."
+    )
+
+
+def _needs_submission(job: Job) -> bool:
+    """Whether running the job may submit a new request to the provider."""
+    has_image = bool(job.image_path) and os.path.exists(job.image_path or "")
+    return job.attachment_id is None and not job.provider_ref and not has_image
 
 
 def _chosen_meanwhile(job: Job, post: PostState) -> bool:

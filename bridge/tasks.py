@@ -16,15 +16,21 @@ from huey.exceptions import RetryTask
 
 from bridge.backfill import Feeder, RunStore
 from bridge.config import Settings
+from bridge.gate import Limits, SqliteGate, key_id
 from bridge.jobs import JobStore
 from bridge.leases import LeaseKeeper, Leases, new_owner
-from bridge.pipeline import Pipeline, RetryLater, RetryPolicy
+from bridge.pipeline import HeldAtGate, Pipeline, RetryLater, RetryPolicy
 from bridge.provider_metrics import ObservedProvider
 from bridge.providers import create_provider
 from bridge.task_context import TaskContext
+from bridge.wakeups import Wakeups
 from bridge.wordpress import create_wordpress
 
 log = logging.getLogger(__name__)
+
+SHORT_HOLD = 5.0
+"""A gate hold up to this many seconds is kept by the process's wake-ups (precise to the
+millisecond, woken early by a free slot); a longer one is a huey retry (durable)."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,10 @@ class JobQueue:
 
     def enqueue(self, job_id: str) -> None:
         self.run_job(job_id)
+
+    def enqueue_first(self, job_id: str) -> None:
+        """Queues the job ahead of those queued with ``enqueue`` (a job whose turn came)."""
+        self.run_job(job_id, priority=1)
 
     def queued_job_ids(self) -> set[str]:
         """The job ids waiting in the queue or scheduled for a retry (not those running)."""
@@ -58,7 +68,8 @@ def create_queue(settings: Settings, *, immediate: bool = False) -> JobQueue:
         results=False,
         immediate=immediate,
     )
-    pipeline = _lazy(lambda: build_pipeline(settings))
+    wakeups = Wakeups(lambda job_id: queue.enqueue_first(job_id))
+    pipeline = _lazy(lambda: build_pipeline(settings, on_slot_free=wakeups.slot_free))
     feeder = _lazy(
         lambda: Feeder(
             RunStore(JobStore(settings.jobs_db)), queue.enqueue, settings.backfill_window
@@ -78,6 +89,12 @@ def create_queue(settings: Settings, *, immediate: bool = False) -> JobQueue:
         with keeper.hold(owner):
             try:
                 pipeline().run(job_id)
+            except HeldAtGate as held:
+                leases.release(job_id, owner, wait=held.delay + settings.lease_seconds)
+                if held.delay > SHORT_HOLD:
+                    raise RetryTask(str(held), delay=held.delay) from None
+                wakeups.later(job_id, held.key, held.delay, for_slot=held.hold == "concurrency")
+                return
             except RetryLater as later:
                 leases.release(job_id, owner, wait=later.delay + settings.lease_seconds)
                 raise RetryTask(str(later), delay=later.delay) from None
@@ -94,14 +111,32 @@ def create_queue(settings: Settings, *, immediate: bool = False) -> JobQueue:
     return queue
 
 
-def build_pipeline(settings: Settings) -> Pipeline:
-    """The worker's pipeline with its provider and WordPress client."""
+def build_pipeline(
+    settings: Settings, on_slot_free: Callable[[str], None] | None = None
+) -> Pipeline:
+    """The worker's pipeline with its provider, WordPress client and provider-key gate.
+
+    The concurrency cap, rate limit and credits pause apply to Segmind's key; the local
+    provider has none of them, but the site's daily cap applies to every provider.
+    """
+    provider = create_provider(settings)
+    limits = Limits(credits_recheck=settings.credits_recheck)
+    if provider.name == "segmind":
+        limits = Limits(
+            max_concurrency=settings.max_concurrency,
+            rate=settings.rate_limit,
+            credits_recheck=settings.credits_recheck,
+            claim_seconds=max(90.0, settings.lease_seconds),
+        )
     return Pipeline(
         store=JobStore(settings.jobs_db),
-        provider=ObservedProvider(create_provider(settings)),
+        provider=ObservedProvider(provider),
         wordpress=create_wordpress(settings),
         images_dir=settings.images_dir,
         retry=RetryPolicy(attempts=settings.job_retries + 1, base_delay=settings.retry_delay),
+        gate=SqliteGate(settings.jobs_db, on_slot_free=on_slot_free),
+        provider_key=key_id(provider.name, settings.segmind_api_key),
+        limits=limits,
     )
 
 

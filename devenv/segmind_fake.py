@@ -296,6 +296,7 @@ class FakeSegmind:
         self._slots: list[float] = []  # finish times of the jobs holding a processing slot
         self._recent: deque[float] = deque()  # accepted submission times, for rate_limit
         self._rate_limited = 0
+        self._no_credits = 0
         self._port = port
         self._initial_credits = credits
         self._quiet = quiet
@@ -432,6 +433,7 @@ class FakeSegmind:
             self._slots.clear()
             self._recent.clear()
             self._rate_limited = 0
+            self._no_credits = 0
             self._rng = self.run_times.sampler() if self.run_times else random.Random()
 
     # -- observations
@@ -523,6 +525,12 @@ class FakeSegmind:
             valid.append("bearer")
         return valid or None
 
+    @property
+    def refused_for_credits(self) -> int:
+        """Submissions refused with 406 because ``credits`` ran out (not injected failures)."""
+        with self._lock:
+            return self._no_credits
+
     def _take(self, queue: deque[_Injection]) -> _Injection | None:
         with self._lock:
             if not queue:
@@ -596,6 +604,7 @@ class FakeSegmind:
                 self._rate_limited += 1
             if reset_in is not None or self.credits <= 0:
                 insufficient = True
+                self._no_credits += reset_in is None
             else:
                 insufficient = False
                 self.credits -= 1

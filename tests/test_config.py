@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from bridge.config import DEFAULT_WORKFLOW_URL, ConfigError, Settings
+from bridge.gate import RateLimit
 
 BASE = {
     "WP_URL": "http://wp.example/",
@@ -163,3 +164,35 @@ def test_polling_is_fixed_unless_the_learned_schedule_is_chosen(secret: str) -> 
     assert learned.schedule.dense_interval == 2.0
     with pytest.raises(ConfigError, match="SEGMIND_POLL_SCHEDULE"):
         Settings.from_env({**env, "SEGMIND_POLL_SCHEDULE": "eager"})
+
+
+def test_provider_limits_default_to_the_worker_threads_and_no_rate_limit(secret: str) -> None:
+    env = {**BASE, "BRIDGE_WEBHOOK_SECRET": secret, "BRIDGE_WORKERS": "6"}
+    settings = Settings.from_env(env)
+    assert (settings.max_concurrency, settings.rate_limit) == (6, None)
+    assert settings.credits_recheck == 60.0
+    chosen = Settings.from_env(
+        {
+            **env,
+            "SEGMIND_MAX_CONCURRENCY": "0",
+            "SEGMIND_RATE_LIMIT": "60/min",
+            "SEGMIND_CREDITS_RECHECK": "5",
+        }
+    )
+    assert (chosen.max_concurrency, chosen.rate_limit) == (0, RateLimit(60, 60.0))
+    assert chosen.credits_recheck == 5.0
+    assert Settings.from_env({**env, "SEGMIND_RATE_LIMIT": "off"}).rate_limit is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("SEGMIND_MAX_CONCURRENCY", "-1", "SEGMIND_MAX_CONCURRENCY must be between"),
+        ("SEGMIND_MAX_CONCURRENCY", "two", "SEGMIND_MAX_CONCURRENCY must be a whole number"),
+        ("SEGMIND_RATE_LIMIT", "6 per second", "SEGMIND_RATE_LIMIT: expected COUNT/WINDOW"),
+        ("SEGMIND_CREDITS_RECHECK", "0", "SEGMIND_CREDITS_RECHECK must be between"),
+    ],
+)
+def test_bad_provider_limits_are_named(secret: str, name: str, value: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        Settings.from_env({**BASE, "BRIDGE_WEBHOOK_SECRET": secret, name: value})

@@ -19,6 +19,7 @@ def test_missing_options_take_the_plugins_defaults() -> None:
     assert options.prompt_template == "Title: {title}\n\nDescription: {excerpt}\n"
     assert options.fallback_title_card is False
     assert GenerationOptions.from_payload({}) == options
+    assert options.daily_cap == 0  # no cap
 
 
 def test_options_survive_the_job_record() -> None:
@@ -30,10 +31,12 @@ def test_options_survive_the_job_record() -> None:
             "style": "watercolour",
             "quality": 70,
             "fallback_title_card": True,
+            "daily_cap": 25,
         }
     )
     assert options.fallback_title_card is True
     assert GenerationOptions.from_json(options.to_json()) == options
+    assert options.daily_cap == 25
     context = PostContext(site_name="Garden notes", categories=("Plants",), tags=("moss", "stone"))
     assert PostContext.from_json(context.to_json()) == context
 
@@ -47,6 +50,8 @@ def test_options_survive_the_job_record() -> None:
         ({"width": "1200"}, "data.options.width"),
         ({"width": True}, "data.options.width"),
         ({"quality": 0}, "data.options.quality"),
+        ({"daily_cap": -1}, "data.options.daily_cap"),
+        ({"daily_cap": "10"}, "data.options.daily_cap"),
         ({"format": "gif"}, "data.options.format"),
         ({"replaced_image": "trash"}, "data.options.replaced_image"),
         ({"prompt_template": 3}, "data.options.prompt_template"),

@@ -77,6 +77,7 @@ def test_published_post_sends_site_terms_and_default_options(
         "caption_template": "",
         "replaced_image": "keep",
         "fallback_title_card": False,
+        "daily_cap": 0,
     }
     assert editor.post(post_id).meta["_fib_job_id"] == "rec-1"
 

@@ -29,6 +29,7 @@ DEFAULTS = {
     "replaced_image": "keep",
     "fallback_title_card": False,
     "price_per_image": 0.44,
+    "daily_cap": 0,
 }
 
 
@@ -62,12 +63,21 @@ def test_values_that_could_not_have_been_saved_read_as_the_defaults(site: LocalW
             "width": "huge",
             "quality": 101,
             "price_per_image": -1,
+            "daily_cap": "-3",
             "replaced_image": ["delete"],
             "post_types": "post",
             "bridge_url": "ftp://example.org",
         },
     )
-    for key in ("trigger", "format", "width", "quality", "price_per_image", "replaced_image"):
+    for key in (
+        "trigger",
+        "format",
+        "width",
+        "quality",
+        "price_per_image",
+        "replaced_image",
+        "daily_cap",
+    ):
         assert read[key] == DEFAULTS[key], key
     assert read["post_types"] == ["post"]
     assert read["bridge_url"] == ""
@@ -75,7 +85,15 @@ def test_values_that_could_not_have_been_saved_read_as_the_defaults(site: LocalW
 
 def test_valid_values_keep_their_types(site: LocalWordPress) -> None:
     read = _settings_when_stored(
-        site, {"width": "800", "quality": "70", "price_per_image": "0.05", "only_missing": 0}
+        site,
+        {
+            "width": "800",
+            "quality": "70",
+            "price_per_image": "0.05",
+            "daily_cap": "25",
+            "only_missing": 0,
+        },
     )
     assert (read["width"], read["quality"], read["price_per_image"]) == (800, 70, 0.05)
+    assert read["daily_cap"] == 25
     assert read["only_missing"] is False

@@ -126,15 +126,17 @@ def test_a_failed_run_leaves_the_providers_reason(
     assert view.featured_media == 0
 
 
-def test_insufficient_credits_leave_a_readable_error(
+def test_insufficient_credits_make_the_post_wait_then_carry_on(
     use_segmind: FakeSegmind, editor: EditorSession
 ) -> None:
     use_segmind.fail_next_submit(406)
     post_id = editor.create_post("No credits left")
-    view = editor.wait_for(post_id)
-    assert view.generation == "failed"
-    assert "credits" in view.message.lower()
+    view = editor.wait_for(post_id, states=("waiting",))
+    assert "Waiting for Segmind credits" in view.message
     assert use_segmind.submissions == []
+    view = editor.wait_for(post_id)  # the probe a second later finds credits again
+    assert view.generation == "done", view.message
+    assert len(use_segmind.submissions) == 1
 
 
 def test_a_passing_server_error_is_retried(use_segmind: FakeSegmind, editor: EditorSession) -> None:

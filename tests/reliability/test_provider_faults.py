@@ -1,6 +1,7 @@
 """Each class of provider fault: passing ones are retried and paid once, final ones are
 reported to the editor (or, with the title card fallback on, a failed run gives the post a
-title card); no post is left without a final status."""
+title card); no post is left without a final status. (406, no credits, pauses the key
+instead: tests/reliability/test_provider_gate.py.)"""
 
 from __future__ import annotations
 
@@ -60,13 +61,6 @@ FAULTS = [
         final=True,
         paid=False,
         shown="key",
-    ),
-    Fault(
-        "406 no credits",
-        lambda fake: fake.fail_next_submit(406, times=POSTS),
-        final=True,
-        paid=False,
-        shown="credits",
     ),
     Fault(
         "FAILED run",

@@ -13,14 +13,16 @@
 	}
 
 	var __ = wp.i18n.__;
-	var RUNNING = [ 'queued', 'generating', 'uploading' ];
+	var RUNNING = [ 'queued', 'waiting', 'generating', 'uploading' ];
 	var POLL_FIRST_MS = 500;
 	var POLL_GROWTH = 1.5;
 	var POLL_MAX_MS = 3000;
+	var POLL_WAITING_MS = 30000;
 	var postId = status.getAttribute( 'data-post-id' );
 	var labels = {
 		'': __( 'Not generated yet', 'featured-image-bridge' ),
 		queued: __( 'Queued', 'featured-image-bridge' ),
+		waiting: __( 'Waiting', 'featured-image-bridge' ),
 		generating: __( 'Generating…', 'featured-image-bridge' ),
 		uploading: __( 'Uploading…', 'featured-image-bridge' ),
 		done: __( 'Done', 'featured-image-bridge' ),
@@ -46,7 +48,7 @@
 			wp.apiFetch( { path: '/fib/v1/posts/' + postId + '/status' } ).then( function ( result ) {
 				show( result );
 				if ( RUNNING.indexOf( result.status ) !== -1 ) {
-					poll( Math.min( POLL_MAX_MS, delay * POLL_GROWTH ) );
+					poll( result.status === 'waiting' ? POLL_WAITING_MS : Math.min( POLL_MAX_MS, delay * POLL_GROWTH ) );
 				} else if ( result.status === 'done' && result.generated &&
 					result.featured_media !== loadedThumbnail() &&
 					wp.media && wp.media.featuredImage ) {

@@ -28,13 +28,17 @@
 	var POLL_FIRST_MS = 500;
 	var POLL_GROWTH = 1.5;
 	var POLL_MAX_MS = 3000;
-	var RUNNING = [ 'queued', 'generating', 'uploading' ];
+	// A post waiting for credits or the daily cap waits minutes to hours: look now and then.
+	var POLL_WAITING_MS = 30000;
+	var RUNNING = [ 'queued', 'waiting', 'generating', 'uploading' ];
 	var config = window.fibEditorPanel || { postTypes: [ 'post' ] };
 
 	function statusLabel( status ) {
 		switch ( status ) {
 			case 'queued':
 				return __( 'Queued', 'featured-image-bridge' );
+			case 'waiting':
+				return __( 'Waiting', 'featured-image-bridge' );
 			case 'generating':
 				return __( 'Generating…', 'featured-image-bridge' );
 			case 'uploading':
@@ -115,7 +119,8 @@
 				polls.current = 0;
 				return undefined;
 			}
-			var delay = Math.min( POLL_MAX_MS, POLL_FIRST_MS * Math.pow( POLL_GROWTH, polls.current ) );
+			var delay = status.status === 'waiting' ? POLL_WAITING_MS :
+				Math.min( POLL_MAX_MS, POLL_FIRST_MS * Math.pow( POLL_GROWTH, polls.current ) );
 			polls.current += 1;
 			var timer = window.setTimeout( refresh, delay );
 			return function () {

@@ -224,6 +224,13 @@ function render_field( $args ) {
 			<p class="description"><?php esc_html_e( 'What one generated image costs you, for the estimate on Tools → Fill missing featured images.', 'featured-image-bridge' ); ?></p>
 			<?php
 			break;
+
+		case 'daily_cap':
+			?>
+			<input type="number" class="small-text" id="fib-daily-cap" name="<?php echo esc_attr( field_name( $key ) ); ?>" value="<?php echo esc_attr( (string) $settings['daily_cap'] ); ?>" min="0" max="1000000" step="1" />
+			<p class="description"><?php esc_html_e( 'Most images generated for this site per day (UTC); 0 for no cap. Past it, posts wait, show why, and get their image after 00:00 UTC.', 'featured-image-bridge' ); ?></p>
+			<?php
+			break;
 	}
 }
 

@@ -37,6 +37,7 @@ function default_settings() {
 		'replaced_image'      => 'keep',
 		'fallback_title_card' => false,
 		'price_per_image'     => 0.44,
+		'daily_cap'           => 0,
 	);
 }
 
@@ -94,6 +95,7 @@ function numeric_bounds() {
 		'height'          => array( 64, 4096 ),
 		'quality'         => array( 1, 100 ),
 		'price_per_image' => array( 0, 1000 ),
+		'daily_cap'       => array( 0, 1000000 ),
 	);
 }
 
@@ -122,6 +124,7 @@ function validate_setting( $key, $value ) {
 		'height'           => __( 'Height', 'featured-image-bridge' ),
 		'quality'          => __( 'Quality', 'featured-image-bridge' ),
 		'price_per_image'  => __( 'Price per image', 'featured-image-bridge' ),
+		'daily_cap'        => __( 'Daily cap', 'featured-image-bridge' ),
 	);
 
 	switch ( $key ) {
@@ -209,6 +212,7 @@ function validate_setting( $key, $value ) {
 		case 'height':
 		case 'quality':
 		case 'price_per_image':
+		case 'daily_cap':
 			list( $min, $max ) = numeric_bounds()[ $key ];
 			$text              = is_scalar( $value ) ? str_replace( ',', '.', trim( (string) $value ) ) : '';
 			$is_integer        = 'price_per_image' !== $key;
@@ -235,7 +239,7 @@ function validate_setting( $key, $value ) {
 /**
  * The stored settings, completed with defaults: a missing or invalid value is the default.
  *
- * @return array{enabled: bool, bridge_url: string, secret: string, trigger: string, only_missing: bool, post_types: string[], prompt_template: string, style: string, width: int, height: int, format: string, quality: int, alt_template: string, title_template: string, caption_template: string, replaced_image: string, fallback_title_card: bool, price_per_image: float}
+ * @return array{enabled: bool, bridge_url: string, secret: string, trigger: string, only_missing: bool, post_types: string[], prompt_template: string, style: string, width: int, height: int, format: string, quality: int, alt_template: string, title_template: string, caption_template: string, replaced_image: string, fallback_title_card: bool, price_per_image: float, daily_cap: int}
  */
 function get_plugin_settings() {
 	$stored   = get_option( FIB_OPTION, array() );
@@ -330,6 +334,7 @@ function register_settings() {
 			__( 'Costs', 'featured-image-bridge' ),
 			array(
 				'price_per_image' => __( 'Price per image', 'featured-image-bridge' ),
+				'daily_cap'       => __( 'Daily cap', 'featured-image-bridge' ),
 			),
 		),
 	);

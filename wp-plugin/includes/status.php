@@ -86,6 +86,7 @@ function status_labels() {
 	return array(
 		''           => __( 'Not generated yet', 'featured-image-bridge' ),
 		'queued'     => __( 'Queued', 'featured-image-bridge' ),
+		'waiting'    => __( 'Waiting', 'featured-image-bridge' ),
 		'generating' => __( 'Generating…', 'featured-image-bridge' ),
 		'uploading'  => __( 'Uploading…', 'featured-image-bridge' ),
 		'done'       => __( 'Done', 'featured-image-bridge' ),

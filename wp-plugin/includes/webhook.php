@@ -191,13 +191,16 @@ function payload_options() {
 		'title_template'   => '{title}',
 		'caption_template' => '',
 		'replaced_image'   => 'keep',
+		'daily_cap'        => 0,
 	);
 	$settings = get_plugin_settings();
 	$options  = array();
 
 	foreach ( $defaults as $key => $default ) {
 		$value = $settings[ $key ] ?? $default;
-		if ( is_int( $default ) ) {
+		if ( 'daily_cap' === $key ) {
+			$value = is_numeric( $value ) ? max( 0, min( 1000000, (int) $value ) ) : $default;
+		} elseif ( is_int( $default ) ) {
 			$value = is_numeric( $value ) && (int) $value > 0 ? (int) $value : $default;
 		} else {
 			$value = is_string( $value ) ? $value : $default;

@@ -1,0 +1,289 @@
+"""The provider-key gate on a real SQLite job record: threads and processes racing for slots
+and tokens, the credits pause and its probe, the daily cap, and crash safety."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bridge.gate import (
+    Hold,
+    Limits,
+    RateLimit,
+    SqliteGate,
+    Ticket,
+    key_id,
+    next_utc_midnight,
+)
+from bridge.jobs import JobState, JobStore, NewJob
+from tests.gate_racer import KEY, race
+
+REPO = Path(__file__).resolve().parents[1]
+SITE = "http://127.0.0.1:9"
+
+
+class Clock:
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _jobs(store: JobStore, count: int, site: str = SITE) -> list[str]:
+    return [
+        store.create(NewJob(f"msg_{site}_{i}", site, i, "post", "T", "E", "t"))[0].id
+        for i in range(count)
+    ]
+
+
+def _most_at_once(intervals: list[tuple[float, float]]) -> int:
+    events = sorted([(a, 1) for a, _ in intervals] + [(d, -1) for _, d in intervals])
+    most = now = 0
+    for _, step in events:
+        now += step
+        most = max(most, now)
+    return most
+
+
+def _most_in_window(arrivals: list[float], window: float) -> int:
+    """The most arrivals in any half-open window (t − window, t], as the provider counts."""
+    times = sorted(arrivals)
+    return max(
+        sum(1 for other in times[: i + 1] if other > t - window) for i, t in enumerate(times)
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "count", "window"),
+    [
+        ("6/1s", 6, 1.0),
+        ("6/s", 6, 1.0),
+        ("60/min", 60, 60.0),
+        ("1000/h", 1000, 3600.0),
+        ("10/2.5s", 10, 2.5),
+        (" 3 / 2 minutes ", 3, 120.0),
+    ],
+)
+def test_rate_limits_read_as_count_per_window(text: str, count: int, window: float) -> None:
+    assert RateLimit.parse(text) == RateLimit(count, window)
+
+
+@pytest.mark.parametrize("text", ["", "6", "0/s", "6/0s", "six/s", "6/fortnight", "-1/s"])
+def test_bad_rate_limits_are_refused_with_the_expected_form(text: str) -> None:
+    with pytest.raises(ValueError, match="COUNT/WINDOW|longer than 0"):
+        RateLimit.parse(text)
+
+
+def test_a_key_is_known_by_a_hash_never_by_itself() -> None:
+    name = key_id("segmind", "sg_secret_key_123")
+    assert "sg_secret_key_123" not in name and name.startswith("segmind:")
+    assert name == key_id("segmind", "sg_secret_key_123") != key_id("segmind", "other")
+    assert key_id("local", None) == "local"
+
+
+def test_threads_racing_never_exceed_the_concurrency_cap(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    ids = _jobs(store, 40)
+    lines = race(store.path, ids, Limits(max_concurrency=3), threads=8, run_s=0.03)
+    intervals = [tuple(json.loads(line)) for line in lines]
+    assert len(intervals) == 40
+    assert _most_at_once(intervals) == 3  # reached, never exceeded
+
+
+def test_threads_racing_never_exceed_the_rate_limit(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    ids = _jobs(store, 16)
+    limits = Limits(rate=RateLimit(4, 0.5))
+    lines = race(store.path, ids, limits, threads=8, run_s=0.0)
+    arrivals = [json.loads(line)[0] for line in lines]
+    assert len(arrivals) == 16
+    assert _most_in_window(arrivals, 0.5) == 4
+
+
+def test_processes_racing_respect_both_limits(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    ids = _jobs(store, 36)
+    racers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.gate_racer",
+                str(store.path),
+                "--jobs",
+                ",".join(ids[i::3]),
+                "--concurrency",
+                "4",
+                "--rate",
+                "6/0.5s",
+                "--threads",
+                "3",
+                "--run-s",
+                "0.1",
+            ],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(3)
+    ]
+    outputs = [racer.communicate(timeout=120)[0] for racer in racers]
+    assert all(racer.returncode == 0 for racer in racers)
+    intervals = [tuple(json.loads(line)) for out in outputs for line in out.splitlines()]
+    assert len(intervals) == 36
+    assert _most_at_once(intervals) <= 4
+    assert _most_in_window([a for a, _ in intervals], 0.5) <= 6
+
+
+def test_a_held_job_learns_when_the_next_token_frees(tmp_path: Path) -> None:
+    clock = Clock()
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    gate = SqliteGate(store.path, clock=clock)
+    first, second, third = _jobs(store, 3)
+    limits = Limits(rate=RateLimit(2, 10.0))
+    for job in (first, second):
+        assert gate.admit(Ticket(job, KEY, SITE), limits).admitted
+        store.update(job, provider_ref=f"https://provider/poll/{job}")
+        gate.accepted(job)
+        clock.now += 4
+    held = gate.admit(Ticket(third, KEY, SITE), limits)
+    assert (held.admitted, held.hold) == (False, Hold.RATE)
+    assert held.delay == pytest.approx(2.0, abs=0.01)  # the first submission ages out
+    clock.now += held.delay
+    assert gate.admit(Ticket(third, KEY, SITE), limits).admitted
+
+
+def test_a_submission_still_on_its_way_counts_as_arriving_now(tmp_path: Path) -> None:
+    clock = Clock()
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    gate = SqliteGate(store.path, clock=clock)
+    slow, other = _jobs(store, 2)
+    limits = Limits(rate=RateLimit(1, 1.0))
+    assert gate.admit(Ticket(slow, KEY, SITE), limits).admitted
+    clock.now += 5  # its request has not reached the provider yet
+    held = gate.admit(Ticket(other, KEY, SITE), limits)
+    assert (held.hold, held.delay) == (Hold.RATE, pytest.approx(1.0, abs=0.01))
+    store.update(slow, provider_ref="https://provider/poll/slow")
+    gate.accepted(slow)
+    clock.now += 1
+    assert gate.admit(Ticket(other, KEY, SITE), limits).admitted
+
+
+def test_a_slot_frees_when_the_provider_is_done_or_never_got_the_submission(
+    tmp_path: Path,
+) -> None:
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    freed: list[str] = []
+    gate = SqliteGate(store.path, on_slot_free=freed.append)
+    first, second, third = _jobs(store, 3)
+    limits = Limits(max_concurrency=1)
+    assert gate.admit(Ticket(first, KEY, SITE), limits).admitted
+    assert gate.admit(Ticket(second, KEY, SITE), limits).hold == Hold.CONCURRENCY
+    gate.released(first, submitted=False)  # refused: nothing runs at the provider
+    assert gate.admit(Ticket(second, KEY, SITE), limits).admitted
+    gate.accepted(second)
+    assert gate.admit(Ticket(third, KEY, SITE), limits).hold == Hold.CONCURRENCY
+    gate.released(second, submitted=True)
+    assert gate.admit(Ticket(third, KEY, SITE), limits).admitted
+    assert freed == [KEY, KEY]
+
+
+def test_a_dead_workers_claim_expires_but_an_accepted_run_counts_until_it_ends(
+    tmp_path: Path,
+) -> None:
+    clock = Clock()
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    gate = SqliteGate(store.path, clock=clock)
+    claimed, running, other = _jobs(store, 3)
+    limits = Limits(max_concurrency=1, claim_seconds=90)
+    assert gate.admit(Ticket(claimed, KEY, SITE), limits).admitted  # its worker dies here
+    assert not gate.admit(Ticket(other, KEY, SITE), limits).admitted
+    clock.now += 91
+    assert gate.admit(Ticket(running, KEY, SITE), limits).admitted
+    store.update(running, provider_ref="https://provider/poll/1")
+    gate.accepted(running)  # its worker dies while the provider runs it
+    clock.now += 1000
+    assert gate.admit(Ticket(other, KEY, SITE), limits).hold == Hold.CONCURRENCY
+    store.update(running, state=JobState.FAILED)  # the resumed job ended (here: deadline)
+    assert gate.admit(Ticket(other, KEY, SITE), limits).admitted
+
+
+def test_no_credits_pauses_the_key_at_once_and_one_probe_resumes_it(tmp_path: Path) -> None:
+    clock = Clock()
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    gate = SqliteGate(store.path, clock=clock)
+    refused, a, b = _jobs(store, 3)
+    limits = Limits(credits_recheck=60)
+    assert gate.admit(Ticket(refused, KEY, SITE), limits).admitted
+    wait = gate.out_of_credits(Ticket(refused, KEY, SITE), limits)
+    assert (wait.hold, wait.resume_at) == (Hold.CREDITS, clock.now + 60)
+    held = gate.admit(Ticket(a, KEY, SITE), limits)
+    assert (held.hold, held.resume_at) == (Hold.CREDITS, clock.now + 60)
+    assert gate.admit(Ticket(a, "segmind:another-key", SITE), limits).admitted
+
+    clock.now += 60  # the pause is over: one probe, the others wait for its answer
+    assert gate.admit(Ticket(refused, KEY, SITE), limits).admitted
+    assert gate.admit(Ticket(b, KEY, SITE), limits).hold == Hold.CREDITS
+    again = gate.out_of_credits(Ticket(refused, KEY, SITE), limits)
+    assert again.resume_at == clock.now + 120  # still none: twice as long
+
+    clock.now += 120
+    assert gate.admit(Ticket(b, KEY, SITE), limits).admitted  # b probes this time
+    assert gate.admit(Ticket(refused, KEY, SITE), limits).hold == Hold.CREDITS
+    gate.accepted(b)  # credits are back
+    assert gate.admit(Ticket(refused, KEY, SITE), limits).admitted
+
+
+def test_the_wait_between_probes_doubles_up_to_half_an_hour(tmp_path: Path) -> None:
+    clock = Clock()
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    gate = SqliteGate(store.path, clock=clock)
+    (job,) = _jobs(store, 1)
+    limits = Limits(credits_recheck=60)
+    ticket = Ticket(job, KEY, SITE)
+    steps = []
+    for _ in range(8):
+        assert gate.admit(ticket, limits).admitted
+        wait = gate.out_of_credits(ticket, limits)
+        steps.append(wait.resume_at - clock.now)
+        clock.now = wait.resume_at
+    assert steps == [60, 120, 240, 480, 960, 1800, 1800, 1800]
+
+
+def test_the_daily_cap_counts_a_sites_submissions_per_utc_day(tmp_path: Path) -> None:
+    clock = Clock(next_utc_midnight(1_700_000_000.0) - 3600)  # 23:00 UTC
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    gate = SqliteGate(store.path, clock=clock)
+    ours = _jobs(store, 4)
+    theirs = _jobs(store, 1, site="http://other.example")
+    refused = ours[1]
+    for job in ours[:3]:
+        assert gate.admit(Ticket(job, KEY, SITE, daily_cap=2), Limits()).admitted
+        if job == refused:
+            gate.released(job, submitted=False)  # a refused submission is not counted
+    held = gate.admit(Ticket(ours[3], KEY, SITE, daily_cap=2), Limits())
+    assert (held.hold, held.resume_at) == (Hold.DAILY_CAP, clock.now + 3600)
+    assert 3600 <= held.delay <= 3660
+    assert gate.admit(
+        Ticket(theirs[0], KEY, "http://other.example", daily_cap=2), Limits()
+    ).admitted
+    assert gate.admit(Ticket(ours[3], KEY, SITE, daily_cap=0), Limits()).admitted  # no cap
+    clock.now += 3600
+    assert gate.admit(Ticket(refused, KEY, SITE, daily_cap=2), Limits()).admitted
+
+
+def test_the_gate_keeps_no_key_in_the_database(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    gate = SqliteGate(store.path)
+    (job,) = _jobs(store, 1)
+    ticket = Ticket(job, key_id("segmind", "sg_very_secret"), SITE)
+    gate.admit(ticket, Limits())
+    gate.out_of_credits(ticket, Limits())
+    dump = "\n".join(sqlite3.connect(store.path).iterdump())
+    assert "sg_very_secret" not in dump and ticket.key in dump
