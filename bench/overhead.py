@@ -31,6 +31,12 @@ class _NoCheckpoint:
     def save(self, reference: str) -> None:
         pass
 
+    def load_progress(self) -> str | None:
+        return None
+
+    def save_progress(self, progress: str) -> None:
+        pass
+
 
 def publish_and_wait(editor: httpx.Client, data_dir: Path, title: str) -> tuple[int, float]:
     """Publishes a post; returns its id and the seconds until its job is done."""

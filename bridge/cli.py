@@ -39,7 +39,6 @@ def _web(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
-    from bridge.jobs import JobStore
     from bridge.leases import Leases
     from bridge.periodic import Periodic
     from bridge.reconcile import Reconciler
@@ -53,7 +52,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     recovered = queue.feeder().recover(queue.queued_job_ids())
     if recovered:
         logging.getLogger(__name__).info("backfill: %s jobs queued at start", recovered)
-    store = JobStore(settings.jobs_db)
+    store = queue.store
     # Each worker sweeps; the sweep claims stalled jobs atomically, so several workers can.
     background = [
         Periodic(
@@ -76,6 +75,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     try:
         consumer.run()
     finally:
+        queue.poll_timer.stop()
         for thread in background:
             thread.stop()
     return 0

@@ -72,6 +72,9 @@ _ADDED_COLUMNS = (
     # worker runs it and renews ``lease_until`` while it is alive.
     ("lease_owner", "TEXT"),
     ("lease_until", "REAL"),
+    # The provider's own notes on its request (when submitted, polls so far, last status), so
+    # a job resumed anywhere keeps the same poll schedule and deadline.
+    ("provider_progress", "TEXT"),
 )
 _RUN_INDEX = "CREATE INDEX IF NOT EXISTS jobs_run ON jobs (run_id, state)"
 
@@ -126,6 +129,8 @@ class Job:
     """What kind of failure ended the job (a provider ``ErrorKind``, or ``wordpress``)."""
     run_id: str | None = None
     """The backfill run the job belongs to, if any."""
+    provider_progress: str | None = None
+    """The provider's notes on ``provider_ref`` (see ``bridge.providers.base.Checkpoint``)."""
 
     def public(self) -> dict[str, Any]:
         """What ``GET /jobs/<id>`` shows: no post text, no provider reference."""
@@ -259,7 +264,14 @@ class JobCheckpoint:
         return None if job is None else job.provider_ref
 
     def save(self, reference: str) -> None:
-        self.store.update(self.job_id, provider_ref=reference)
+        self.store.update(self.job_id, provider_ref=reference, provider_progress=None)
+
+    def load_progress(self) -> str | None:
+        job = self.store.get(self.job_id)
+        return None if job is None else job.provider_progress
+
+    def save_progress(self, progress: str) -> None:
+        self.store.update(self.job_id, provider_progress=progress)
 
 
 def _create(

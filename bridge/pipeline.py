@@ -20,7 +20,7 @@ from bridge.imaging import ImageOptions, render
 from bridge.jobs import ACTIVE_STATES, Job, JobCheckpoint, JobState, JobStore
 from bridge.options import GenerationOptions, PostContext
 from bridge.prompt import build_prompt, fill_template, template_values
-from bridge.providers.base import Provider, ProviderError
+from bridge.providers.base import PollLater, Provider, ProviderError
 from bridge.wordpress import PostState, WordPressError, WordPressSite
 
 log = logging.getLogger(__name__)
@@ -75,17 +75,25 @@ class Pipeline:
         self.retry = retry
         images_dir.mkdir(parents=True, exist_ok=True)
 
-    def run(self, job_id: str) -> None:
+    def run(self, job_id: str, *, poll: bool = False) -> None:
         """Advances the job as far as it can go.
 
-        Raises RetryLater when a temporary fault should be retried after a delay.
+        ``poll``: the job waits on its provider request and this run checks on it; it counts
+        no attempt and asks nothing of WordPress until the image is there.
+
+        Raises PollLater while the provider's request runs, RetryLater when a temporary fault
+        should be retried after a delay.
         """
         job = self.store.get(job_id)
         if job is None or job.state not in ACTIVE_STATES:
             return  # ended, cancelled, or still waiting for its backfill run
-        job = self.store.update(job.id, attempts=job.attempts + 1)
+        checking = poll and _waiting_on_provider(job)
+        if not checking:
+            job = self.store.update(job.id, attempts=job.attempts + 1)
         try:
-            self._advance(job)
+            self._advance(job, checking=checking)
+        except PollLater:
+            raise
         except _Stop as stop:
             self._finish(job, stop.state, stop.message)
         except (ProviderError, WordPressError) as exc:
@@ -97,8 +105,9 @@ class Pipeline:
             log.exception("job %s: unexpected error", job.id)
             self._finish(job, JobState.FAILED, "Internal error in the bridge (see its log).")
 
-    def _advance(self, job: Job) -> None:
-        job = self._check_post(job)
+    def _advance(self, job: Job, *, checking: bool) -> None:
+        if not checking:
+            job = self._check_post(job)
         options = GenerationOptions.from_json(job.options)
         context = PostContext.from_json(job.context)
         attachment_id = job.attachment_id
@@ -178,7 +187,10 @@ class Pipeline:
         return keep
 
     def _image(self, job: Job, options: GenerationOptions, context: PostContext) -> ImageFile:
-        """The job's image: the one downloaded before, or a new one from the provider."""
+        """The job's image: the one downloaded before, or one from the provider.
+
+        Raises PollLater while the provider's request runs (the job is run again then).
+        """
         if job.image_path and os.path.exists(job.image_path):
             return identify(Path(job.image_path).read_bytes())
         if job.state == JobState.QUEUED:
@@ -243,6 +255,16 @@ class Pipeline:
     def _discard_image(self, job: Job) -> None:
         if job.image_path:
             Path(job.image_path).unlink(missing_ok=True)
+
+
+def _waiting_on_provider(job: Job) -> bool:
+    """Whether the job has a provider request under way and nothing after it yet."""
+    return (
+        job.state == JobState.GENERATING
+        and bool(job.provider_ref)
+        and not job.image_path
+        and job.attachment_id is None
+    )
 
 
 def _chosen_meanwhile(job: Job, post: PostState) -> bool:

@@ -1,6 +1,8 @@
 """The job queue (huey): the web side enqueues job ids, the worker runs them.
 
-The queue carries only job ids; the job record (``bridge.jobs``) holds the state.
+The queue carries only job ids; the job record (``bridge.jobs``) holds the state. A job
+waiting on its provider request holds no worker thread: its task ends, and the worker's
+poll timer (``bridge.poll_timer``) queues it again when its next poll is due.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from bridge.config import Settings
 from bridge.jobs import JobStore
 from bridge.leases import LeaseKeeper, Leases, new_owner
 from bridge.pipeline import Pipeline, RetryLater, RetryPolicy
+from bridge.poll_timer import PollTimer
 from bridge.providers import create_provider
+from bridge.providers.base import PollLater
 from bridge.wordpress import create_wordpress
 
 log = logging.getLogger(__name__)
@@ -27,11 +31,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class JobQueue:
-    """The huey instance, the task that runs one job and the backfill feeder."""
+    """The huey instance, the task that runs one job, the backfill feeder, the job record
+    and the timer of the jobs waiting on their provider (in a worker)."""
 
     huey: SqliteHuey
     run_job: Any  # huey's TaskWrapper: calling it enqueues
     feeder: Callable[[], Feeder]
+    store: JobStore
+    poll_timer: PollTimer
 
     def enqueue(self, job_id: str) -> None:
         self.run_job(job_id)
@@ -42,12 +49,18 @@ class JobQueue:
         return {str(task.args[0]) for task in tasks if task.name == "run_job" and task.args}
 
 
-def create_queue(settings: Settings, *, immediate: bool = False) -> JobQueue:
+def create_queue(
+    settings: Settings, *, store: JobStore | None = None, immediate: bool = False
+) -> JobQueue:
     """Builds the queue. Both the web side and the worker call this; only the worker runs
-    tasks, building its pipeline the first time one arrives.
+    tasks, building its pipeline the first time one arrives. ``store``: the job record, when
+    the caller has opened it already (it is opened, and its schema checked, once).
 
     A task first takes the job's lease: a job another live worker runs, or one that has ended,
-    is left alone, so a job queued twice (by the sweep) still runs once at a time.
+    is left alone, so a job queued twice (by the sweep) still runs once at a time. A job whose
+    provider request still runs gives its lease back until its next poll is due (plus the
+    lease time as a grace, after which the sweep takes it if this worker died meanwhile); that
+    poll does not count as a retry.
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     huey = SqliteHuey(
@@ -56,25 +69,24 @@ def create_queue(settings: Settings, *, immediate: bool = False) -> JobQueue:
         results=False,
         immediate=immediate,
     )
-    pipeline = _lazy(lambda: build_pipeline(settings))
-    feeder = _lazy(
-        lambda: Feeder(
-            RunStore(JobStore(settings.jobs_db)), queue.enqueue, settings.backfill_window
-        )
-    )
-
-    JobStore(settings.jobs_db)  # creates the job record (with its lease columns) if needed
+    jobs = store or JobStore(settings.jobs_db)  # creates the job record if needed
+    pipeline = _lazy(lambda: build_pipeline(settings, jobs))
+    feeder = _lazy(lambda: Feeder(RunStore(jobs), queue.enqueue, settings.backfill_window))
     leases = Leases(settings.jobs_db)
     keeper = LeaseKeeper(leases, settings.lease_seconds)
 
-    def run_job(job_id: str) -> None:
+    def run_job(job_id: str, poll: bool = False) -> None:
         owner = new_owner()
         if not leases.claim(job_id, owner, settings.lease_seconds):
             log.info("job %s: already running elsewhere or finished; skipped", job_id)
             return
         with keeper.hold(owner):
             try:
-                pipeline().run(job_id)
+                pipeline().run(job_id, poll=poll)
+            except PollLater as later:
+                leases.release(job_id, owner, wait=later.delay + settings.lease_seconds)
+                timer.add(job_id, later.delay)
+                return
             except RetryLater as later:
                 leases.release(job_id, owner, wait=later.delay + settings.lease_seconds)
                 raise RetryTask(str(later), delay=later.delay) from None
@@ -87,14 +99,18 @@ def create_queue(settings: Settings, *, immediate: bool = False) -> JobQueue:
     task: Any = huey.task(name="run_job")
     periodic: Any = huey.periodic_task(crontab(), name="feed_backfills")
     periodic(feed_backfills)
-    queue: JobQueue = JobQueue(huey=huey, run_job=task(run_job), feeder=feeder)
+    run_task = task(run_job)
+    timer = PollTimer(lambda job_id: run_task(job_id, poll=True))
+    queue: JobQueue = JobQueue(
+        huey=huey, run_job=run_task, feeder=feeder, store=jobs, poll_timer=timer
+    )
     return queue
 
 
-def build_pipeline(settings: Settings) -> Pipeline:
+def build_pipeline(settings: Settings, store: JobStore) -> Pipeline:
     """The worker's pipeline with its provider and WordPress client."""
     return Pipeline(
-        store=JobStore(settings.jobs_db),
+        store=store,
         provider=create_provider(settings),
         wordpress=create_wordpress(settings),
         images_dir=settings.images_dir,

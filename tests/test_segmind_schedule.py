@@ -16,21 +16,12 @@ from bridge.providers.segmind import (
     SegmindClient,
     SegmindProvider,
 )
+from bridge.providers.segmind.schedule import Started
 from devenv.segmind_fake import FakeSegmind, JobScript
+from tests.providers import MemoryCheckpoint, finish
 from tests.test_segmind_client import loopback_downloader
 
 PROMPT = Prompt("A post", "", "Title: A post\n\nDescription: \n")
-
-
-class MemoryCheckpoint:
-    def __init__(self) -> None:
-        self.reference: str | None = None
-
-    def load(self) -> str | None:
-        return self.reference
-
-    def save(self, reference: str) -> None:
-        self.reference = reference
 
 
 class Recording(LearnedSchedule):
@@ -40,9 +31,9 @@ class Recording(LearnedSchedule):
         super().__init__(model, dense_interval=dense_interval, sparse_interval=1.0)
         self.seen: list[tuple[float, float]] = []
 
-    def finished(self, after: float, by: float) -> None:
+    def finished(self, after: float, by: float, started: Started | None = None) -> None:
         self.seen.append((after, by))
-        super().finished(after, by)
+        super().finished(after, by, started)
 
 
 @pytest.fixture
@@ -139,13 +130,13 @@ def test_provider_with_learned_schedule_skips_the_polls_before_runs_usually_end(
         fake.api_key, fake.workflow_url, timeout=5.0, downloader=loopback_downloader()
     ) as client:
         fixed = SegmindProvider(client, poll_interval=0.02, deadline=10.0)
-        fixed.generate(PROMPT, MemoryCheckpoint())
+        finish(fixed, PROMPT, MemoryCheckpoint())
         fixed_polls = fake.polls
 
         model = RunTimeModel(prior_median=0.3, prior_sigma=0.35)
         schedule = Recording(model, dense_interval=0.02)
         learned = SegmindProvider(client, poll_interval=0.02, deadline=10.0, schedule=schedule)
-        assert learned.generate(PROMPT, MemoryCheckpoint()).startswith(b"\xff\xd8")
+        assert finish(learned, PROMPT, MemoryCheckpoint()).startswith(b"\xff\xd8")
         learned_polls = fake.polls - fixed_polls
 
     assert learned_polls < fixed_polls
@@ -167,5 +158,5 @@ def test_a_resumed_request_is_polled_at_once_without_learning(fake: FakeSegmind)
             deadline=10.0,
             schedule=LearnedSchedule(model, dense_interval=0.05),
         )
-        assert provider.generate(PROMPT, checkpoint)
+        assert finish(provider, PROMPT, checkpoint)
     assert model.samples == 0

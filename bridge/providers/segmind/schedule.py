@@ -21,15 +21,20 @@ from collections.abc import Callable
 from statistics import NormalDist
 from typing import Protocol
 
+Started = tuple[float, float]
+"""A request left ``QUEUED`` after the first and by the second of these times (seconds after
+its submission): the last poll that saw it queued, and the first that saw it running."""
+
 
 class PollSchedule(Protocol):
     """Decides the wait before each poll; told when a request was seen finished."""
 
-    def next_delay(self, elapsed: float) -> float:
-        """Seconds to wait before the next poll, ``elapsed`` seconds after submission."""
+    def next_delay(self, elapsed: float, started: Started | None = None) -> float:
+        """Seconds to wait before the next poll, ``elapsed`` seconds after submission;
+        ``started`` once a poll saw the request running."""
         ...
 
-    def finished(self, after: float, by: float) -> None:
+    def finished(self, after: float, by: float, started: Started | None = None) -> None:
         """A request finished after ``after`` and by ``by`` seconds from its submission."""
         ...
 
@@ -40,10 +45,10 @@ class FixedSchedule:
     def __init__(self, interval: float) -> None:
         self.interval = interval
 
-    def next_delay(self, elapsed: float) -> float:
+    def next_delay(self, elapsed: float, started: Started | None = None) -> float:
         return self.interval
 
-    def finished(self, after: float, by: float) -> None:
+    def finished(self, after: float, by: float, started: Started | None = None) -> None:
         pass
 
 
@@ -152,7 +157,7 @@ class LearnedSchedule:
         self.end_quantile = end_quantile
         self.budget = budget
 
-    def next_delay(self, elapsed: float) -> float:
+    def next_delay(self, elapsed: float, started: Started | None = None) -> float:
         start = self.model.quantile(self.start_quantile)
         if elapsed < start:
             return start - elapsed
@@ -161,7 +166,7 @@ class LearnedSchedule:
             return self.dense_interval
         return self.sparse_interval
 
-    def finished(self, after: float, by: float) -> None:
+    def finished(self, after: float, by: float, started: Started | None = None) -> None:
         """Learns the run time as the middle of the interval it is known to lie in."""
         if 0 <= after <= by:
             self.model.observe((after + by) / 2.0)
