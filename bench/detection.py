@@ -1,10 +1,12 @@
 """Benchmark 2: how late the bridge notices that Segmind finished, and how many polls it spends.
 
 The Segmind fake runs jobs whose run times spread like Segmind's (lognormal, median 35 s,
-σ 0.35), with time scaled down. The bridge's own ``SegmindProvider`` runs each job; its clock
-and sleep are scaled by the same factor, so it behaves as it would with real run times. The
-same run times go through each polling schedule. The fake records when each job finished,
-when a poll first saw it finished, and how many polls it got.
+σ 0.35), with time scaled down. The bridge's own ``SegmindProvider`` runs each job one step at
+a time, as the worker does: a few threads take the steps, and the worker's ``PollTimer`` hands
+a job back to them when its next poll is due. The provider's clock and the timer's delays are
+scaled by the same factor, so it behaves as it would with real run times. The same run times
+go through each polling schedule. The fake records when each job finished, when a poll first
+saw it finished, and how many polls it got.
 """
 
 from __future__ import annotations
@@ -15,14 +17,15 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bench.report import Result
 from bench.stack import Stack
 from bench.stats import mean, percentile
 from bridge.config import Settings
 from bridge.download import ImageDownloader
-from bridge.providers.base import Prompt
+from bridge.poll_timer import PollTimer
+from bridge.providers.base import PollLater, Prompt, ProviderError
 from bridge.providers.segmind import (
     LearnedSchedule,
     PollBudget,
@@ -34,15 +37,25 @@ from devenv.segmind_fake import FakeSegmind, JobScript, LognormalRunTimes
 SEED_INTERVAL = 7.0  # the first version's fixed poll interval, in seconds
 
 
+WORKER_THREADS = 4  # the default BRIDGE_WORKERS
+
+
+@dataclass
 class _MemoryCheckpoint:
-    def __init__(self) -> None:
-        self.reference: str | None = None
+    reference: str | None = None
+    progress: str | None = None
 
     def load(self) -> str | None:
         return self.reference
 
     def save(self, reference: str) -> None:
-        self.reference = reference
+        self.reference, self.progress = reference, None
+
+    def load_progress(self) -> str | None:
+        return self.progress
+
+    def save_progress(self, progress: str) -> None:
+        self.progress = progress
 
 
 @dataclass(frozen=True)
@@ -54,8 +67,48 @@ class _Clock:
     def now(self) -> float:
         return time.monotonic() / self.scale
 
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds * self.scale)
+
+@dataclass
+class _Worker:
+    """Takes each job's steps on a few threads, as ``bridge worker`` does, keeping
+    ``concurrent`` jobs under way; a job waiting on Segmind sits in the poll timer."""
+
+    provider: SegmindProvider
+    jobs: int
+    concurrent: int
+    scale: float
+    prompt: Prompt = Prompt("Benchmark", "", "Title: Benchmark\n\nDescription: \n")
+    failures: list[str] = field(default_factory=list)
+
+    def run(self) -> None:
+        checkpoints = [_MemoryCheckpoint() for _ in range(self.jobs)]
+        ended = threading.Semaphore(0)
+        started = 0
+        with ThreadPoolExecutor(WORKER_THREADS) as pool:
+
+            def step(job: int) -> None:
+                try:
+                    self.provider.generate(self.prompt, checkpoints[job])
+                except PollLater as later:
+                    timer.add(str(job), later.delay * self.scale)
+                    return
+                except ProviderError as exc:
+                    self.failures.append(exc.message)
+                ended.release()
+
+            def wake(job: str) -> None:
+                pool.submit(step, int(job))
+
+            timer = PollTimer(wake)
+            for _ in range(min(self.concurrent, self.jobs)):
+                pool.submit(step, started)
+                started += 1
+            for _ in range(self.jobs):
+                ended.acquire()
+                if started < self.jobs:
+                    pool.submit(step, started)
+                    started += 1
+            timer.stop()
 
 
 ProviderFactory = Callable[[SegmindClient, _Clock], SegmindProvider]
@@ -63,7 +116,7 @@ ProviderFactory = Callable[[SegmindClient, _Clock], SegmindProvider]
 
 def fixed(interval: float) -> ProviderFactory:
     def make(client: SegmindClient, clock: _Clock) -> SegmindProvider:
-        return SegmindProvider(client, poll_interval=interval, sleep=clock.sleep, clock=clock.now)
+        return SegmindProvider(client, poll_interval=interval, clock=clock.now)
 
     return make
 
@@ -86,7 +139,6 @@ def learned(dense_interval: float, per_minute: float | None = None) -> ProviderF
             client,
             poll_interval=SEED_INTERVAL,
             schedule=schedule,
-            sleep=clock.sleep,
             clock=clock.now,
         )
 
@@ -107,7 +159,6 @@ def bridge_default(client: SegmindClient, clock: _Clock) -> SegmindProvider:
         client,
         poll_interval=settings.poll_interval,
         deadline=settings.provider_deadline,
-        sleep=clock.sleep,
         clock=clock.now,
     )
 
@@ -126,23 +177,19 @@ def run_arm(
     scale: float,
     concurrent: int,
 ) -> ArmFigures:
-    """Runs one job per run time, ``concurrent`` at a time, through providers from
-    ``factory``."""
+    """Runs one job per run time, ``concurrent`` at a time, through one provider from
+    ``factory`` (a worker's threads share one provider)."""
     fake.reset()
     fake.queue_jobs(*(JobScript(queued_s=0.0, processing_s=t * scale) for t in run_times))
-    clock = _Clock(scale)
-    prompt = Prompt("Benchmark", "", "Title: Benchmark\n\nDescription: \n")
-
-    def one(_: int) -> None:
-        with SegmindClient(
-            fake.api_key,
-            fake.workflow_url,
-            downloader=ImageDownloader(allow=(ipaddress.ip_network("127.0.0.1/32"),)),
-        ) as client:
-            factory(client, clock).generate(prompt, _MemoryCheckpoint())
-
-    with ThreadPoolExecutor(concurrent) as pool:
-        list(pool.map(one, range(len(run_times))))
+    with SegmindClient(
+        fake.api_key,
+        fake.workflow_url,
+        downloader=ImageDownloader(allow=(ipaddress.ip_network("127.0.0.1/32"),)),
+    ) as client:
+        worker = _Worker(factory(client, _Clock(scale)), len(run_times), concurrent, scale)
+        worker.run()
+    if worker.failures:
+        raise RuntimeError(f"jobs failed: {worker.failures[:3]}")
     records = fake.records()
     delays = [r.detection_delay / scale for r in records if r.detection_delay is not None]
     return ArmFigures(
