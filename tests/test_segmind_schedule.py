@@ -160,3 +160,44 @@ def test_a_resumed_request_is_polled_at_once_without_learning(fake: FakeSegmind)
         )
         assert finish(provider, PROMPT, checkpoint)
     assert model.samples == 0
+
+
+def _steady_runs(schedule: LearnedSchedule) -> None:
+    """Teaches the schedule runs that queue 10–50 s, then run 12 s."""
+    for queued in range(10, 51):
+        schedule.finished(queued + 12.0, queued + 12.0, (queued - 0.5, queued + 0.5))
+
+
+def test_the_time_a_run_takes_after_leaving_the_queue_is_learned() -> None:
+    schedule = LearnedSchedule(RunTimeModel(min_samples=1), processing=RunTimeModel(min_samples=1))
+    schedule.finished(30.0, 32.0, (18.0, 20.0))
+    assert schedule.processing.quantile(0.5) == pytest.approx(12.0)
+    assert schedule.model.quantile(0.5) == pytest.approx(31.0)
+
+
+def test_a_request_seen_running_is_polled_densely_only_where_its_run_ends() -> None:
+    schedule = LearnedSchedule(
+        RunTimeModel(min_samples=1),
+        processing=RunTimeModel(min_samples=1),
+        dense_interval=1.0,
+        sparse_interval=7.0,
+    )
+    _steady_runs(schedule)
+    assert schedule.window() == pytest.approx((26.0, 60.0))  # run times alone: 22 … 62 s
+    start, end = schedule.window((30.0, 33.0))
+    assert (start, end) == pytest.approx((42.0, 45.0))
+    assert schedule.next_delay(33.0, (30.0, 33.0)) == pytest.approx(9.0)  # wait until 42 s
+    assert schedule.next_delay(43.0, (30.0, 33.0)) == 1.0
+    assert schedule.next_delay(46.0, (30.0, 33.0)) == 7.0
+
+
+def test_a_request_still_queued_is_polled_sparsely_once_runs_are_learned() -> None:
+    schedule = LearnedSchedule(
+        RunTimeModel(min_samples=1),
+        processing=RunTimeModel(min_samples=1),
+        dense_interval=1.0,
+        sparse_interval=7.0,
+    )
+    assert schedule.next_delay(30.0) == 1.0  # nothing learned of runs yet: dense
+    _steady_runs(schedule)
+    assert schedule.next_delay(30.0) == 7.0

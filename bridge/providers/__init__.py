@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bridge.config import Settings
@@ -30,15 +32,18 @@ def create_provider(settings: Settings) -> Provider:
             client,
             poll_interval=settings.poll_interval,
             deadline=settings.provider_deadline,
-            schedule=_schedule(settings),
+            schedule=poll_schedule(settings),
         )
     from bridge.providers.local import LocalProvider
 
     return LocalProvider()
 
 
-def _schedule(settings: Settings) -> PollSchedule:
-    """Polling every ``SEGMIND_POLL_INTERVAL``, or densely where runs usually end (learned)."""
+def poll_schedule(settings: Settings, *, clock: Callable[[], float] | None = None) -> PollSchedule:
+    """Polling every ``SEGMIND_POLL_INTERVAL``, or densely where runs usually end (learned).
+
+    ``clock`` paces the poll budget (default: ``time.monotonic``).
+    """
     from bridge.providers.segmind.schedule import FixedSchedule, LearnedSchedule, PollBudget
 
     if settings.poll_schedule == "fixed":
@@ -46,5 +51,5 @@ def _schedule(settings: Settings) -> PollSchedule:
     return LearnedSchedule(
         dense_interval=settings.poll_dense_interval,
         sparse_interval=settings.poll_interval,
-        budget=PollBudget(settings.poll_budget),
+        budget=PollBudget(settings.poll_budget, clock=clock or time.monotonic),
     )

@@ -8,7 +8,9 @@ the dense polls per minute, so many requests in flight cannot multiply the poll 
 
 The schedule learns the run-time distribution from the requests it saw finish (Segmind's
 page suggests 20–60 s; the prior is a lognormal of median 35 s and σ 0.35 until enough runs
-are seen).
+are seen). It also learns how long a request runs once it has left ``QUEUED``: where waiting
+in Segmind's queue makes run times vary more than the work itself, the moment a poll first
+sees a request running narrows its likely end to a few seconds, and the dense polls go there.
 """
 
 from __future__ import annotations
@@ -82,6 +84,11 @@ class RunTimeModel:
         with self._lock:
             return len(self._samples)
 
+    @property
+    def learned(self) -> bool:
+        """Whether the quantiles come from runs seen rather than from the prior."""
+        return self.samples >= self.min_samples
+
     def quantile(self, q: float) -> float:
         """The run time that a fraction ``q`` (0 < q < 1) of requests finish within."""
         with self._lock:
@@ -130,6 +137,11 @@ class LearnedSchedule:
     """Wait until the ``start_quantile`` run time, poll every ``dense_interval`` seconds up
     to the ``end_quantile`` run time, then every ``sparse_interval`` seconds.
 
+    Once runs have been seen leaving ``QUEUED`` (``processing``: the time from then to the
+    end), a request seen running since between ``a`` and ``b`` seconds gets its dense polls
+    only from ``a`` plus the short to ``b`` plus the long processing time (within the run-time
+    window above), and a request still queued is polled every ``sparse_interval`` seconds.
+
     Polls per request grow with the width of the likely window over ``dense_interval``;
     a smaller interval buys a shorter delay with more polls (see ``bench/`` for the curve).
     With a ``budget``, a dense poll the budget cannot pay for waits ``sparse_interval``
@@ -140,6 +152,7 @@ class LearnedSchedule:
         self,
         model: RunTimeModel | None = None,
         *,
+        processing: RunTimeModel | None = None,
         dense_interval: float = 1.5,
         sparse_interval: float = 7.0,
         start_quantile: float = 0.1,
@@ -151,6 +164,7 @@ class LearnedSchedule:
         if dense_interval <= 0 or sparse_interval <= 0:
             raise ValueError("poll intervals must be positive")
         self.model = model or RunTimeModel()
+        self.processing = processing or RunTimeModel()
         self.dense_interval = dense_interval
         self.sparse_interval = sparse_interval
         self.start_quantile = start_quantile
@@ -158,15 +172,30 @@ class LearnedSchedule:
         self.budget = budget
 
     def next_delay(self, elapsed: float, started: Started | None = None) -> float:
-        start = self.model.quantile(self.start_quantile)
+        start, end = self.window(started)
         if elapsed < start:
             return start - elapsed
-        dense = elapsed < self.model.quantile(self.end_quantile)
-        if dense and (self.budget is None or self.budget.take()):
+        if started is None and self.processing.learned:
+            return self.sparse_interval  # still queued: the end is at least a run away
+        if elapsed < end and (self.budget is None or self.budget.take()):
             return self.dense_interval
         return self.sparse_interval
 
+    def window(self, started: Started | None = None) -> tuple[float, float]:
+        """When a request is likely to finish, in seconds after its submission."""
+        start = self.model.quantile(self.start_quantile)
+        end = self.model.quantile(self.end_quantile)
+        if started is not None and self.processing.learned:
+            after, by = started
+            start = max(start, after + self.processing.quantile(self.start_quantile))
+            end = min(end, by + self.processing.quantile(self.end_quantile))
+        return start, end
+
     def finished(self, after: float, by: float, started: Started | None = None) -> None:
-        """Learns the run time as the middle of the interval it is known to lie in."""
-        if 0 <= after <= by:
-            self.model.observe((after + by) / 2.0)
+        """Learns the run time as the middle of the interval it is known to lie in, and the
+        processing time from the middle of the interval it left ``QUEUED`` in."""
+        if not 0 <= after <= by:
+            return
+        self.model.observe((after + by) / 2.0)
+        if started is not None and 0 <= started[0] <= started[1] <= by:
+            self.processing.observe(max((after + by) / 2.0 - sum(started) / 2.0, 0.0))
