@@ -17,6 +17,8 @@ from bench.report import Result
 from bench.stack import Stack, send_webhooks
 from devenv.segmind_fake import FakeSegmind, JobScript
 
+POLL_WINDOW = 10.0  # seconds over which the poll rate is measured once every job waits
+
 
 @dataclass(frozen=True)
 class ProcessFigures:
@@ -75,16 +77,21 @@ def measure(
                 most_threads = max(most_threads, read_status(pid).threads)
                 time.sleep(0.5)
             submitted_in = time.monotonic() - started
-            time.sleep(2.0)  # a few rounds of polls with every job waiting
+            polls_before = fake.stats()["polls"]
+            time.sleep(POLL_WINDOW)  # rounds of polls with every job waiting
+            poll_rate = (fake.stats()["polls"] - polls_before) / POLL_WINDOW
             loaded = read_status(pid)
             most_threads = max(most_threads, loaded.threads)
             waiting, queued = waiting_and_queued(bridge.data_dir)
-            polls = fake.stats()["polls"]
     accepted = sum(1 for status in statuses if status == 202)
     result.add(f"{label}: webhooks accepted", f"{accepted} of {len(post_ids)}")
     result.add(f"{label}: jobs waiting on the provider / still queued", f"{waiting} / {queued}")
     result.add(f"{label}: all submitted after (s)", submitted_in, "{:.0f}")
-    result.add(f"{label}: polls answered by the provider", polls, "{}")
+    result.add(
+        f"{label}: polls per second once all wait (every 7 s each: {len(post_ids) / 7:.0f})",
+        poll_rate,
+        "{:.1f}",
+    )
     result.add(f"{label}: RSS idle → loaded (MB)", f"{idle.rss_mb:.0f} → {loaded.rss_mb:.0f}")
     result.add(f"{label}: peak RSS (MB)", loaded.peak_mb, "{:.0f}")
     result.add(

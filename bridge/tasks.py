@@ -27,6 +27,8 @@ from bridge.providers.base import PollLater
 from bridge.wordpress import create_wordpress
 
 log = logging.getLogger(__name__)
+POLL_PRIORITY = 10
+"""huey priority of a due poll (new jobs and retries have 0; higher runs first)."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,9 @@ def create_queue(
     periodic: Any = huey.periodic_task(crontab(), name="feed_backfills")
     periodic(feed_backfills)
     run_task = task(run_job)
-    timer = PollTimer(lambda job_id: run_task(job_id, poll=True))
+    # A due poll goes ahead of jobs not yet started: it is short, and a backlog of new jobs
+    # must not delay noticing that a paid image is ready.
+    timer = PollTimer(lambda job_id: run_task(job_id, poll=True, priority=POLL_PRIORITY))
     queue: JobQueue = JobQueue(
         huey=huey, run_job=run_task, feeder=feeder, store=jobs, poll_timer=timer
     )
