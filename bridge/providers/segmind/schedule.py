@@ -15,6 +15,7 @@ sees a request running narrows its likely end to a few seconds, and the dense po
 
 from __future__ import annotations
 
+import bisect
 import math
 import threading
 import time
@@ -88,6 +89,30 @@ class RunTimeModel:
     def learned(self) -> bool:
         """Whether the quantiles come from runs seen rather than from the prior."""
         return self.samples >= self.min_samples
+
+    def cdf(self, run_time: float) -> float:
+        """The fraction of requests that finish within ``run_time``."""
+        with self._lock:
+            ordered = sorted(self._samples) if len(self._samples) >= self.min_samples else None
+        if ordered is None:
+            if run_time <= 0:
+                return 0.0
+            if self.prior_sigma == 0:
+                return 1.0 if run_time >= self.prior_median else 0.0
+            return NormalDist().cdf(math.log(run_time / self.prior_median) / self.prior_sigma)
+        return bisect.bisect_right(ordered, run_time) / len(ordered)
+
+    def observe_between(self, after: float, by: float) -> None:
+        """Learns a run known only to have ended after ``after`` and by ``by`` seconds: as
+        the median of the runs seen so far that end in that interval (the middle of the
+        interval when none do). A request found finished at its first poll would otherwise
+        teach half its first wait, and drag the schedule's start early."""
+        low, high = self.cdf(after), self.cdf(by)
+        point = (after + by) / 2.0
+        if high > low:
+            middle = min(max((low + high) / 2.0, 1e-6), 1 - 1e-6)
+            point = min(max(self.quantile(middle), after), by)
+        self.observe(point)
 
     def quantile(self, q: float) -> float:
         """The run time that a fraction ``q`` (0 < q < 1) of requests finish within."""
@@ -192,10 +217,13 @@ class LearnedSchedule:
         return start, end
 
     def finished(self, after: float, by: float, started: Started | None = None) -> None:
-        """Learns the run time as the middle of the interval it is known to lie in, and the
-        processing time from the middle of the interval it left ``QUEUED`` in."""
+        """Learns the run time from the interval it is known to end in, and the processing
+        time from the middle of the interval the request left ``QUEUED`` in, when that is no
+        wider than ``sparse_interval`` (a request already running at its first poll says
+        little about when it started)."""
         if not 0 <= after <= by:
             return
-        self.model.observe((after + by) / 2.0)
+        self.model.observe_between(after, by)
         if started is not None and 0 <= started[0] <= started[1] <= by:
-            self.processing.observe(max((after + by) / 2.0 - sum(started) / 2.0, 0.0))
+            if started[1] - started[0] <= self.sparse_interval:
+                self.processing.observe(max((after + by) / 2.0 - sum(started) / 2.0, 0.0))
