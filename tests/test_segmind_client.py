@@ -710,6 +710,7 @@ def test_the_provider_from_settings_downloads_only_what_the_allow_list_opens(
             "WP_APP_PASSWORD": "abcd efgh ijkl mnop qrst uvwx",
             "SEGMIND_API_KEY": KEY,
             "SEGMIND_WORKFLOW_URL": fake.workflow_url,
+            "SEGMIND_POLL_SCHEDULE": "fixed",
             "SEGMIND_POLL_INTERVAL": "0.02",
             "BRIDGE_DOWNLOAD_ALLOW": allow,
         }

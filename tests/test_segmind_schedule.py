@@ -31,9 +31,11 @@ class Recording(LearnedSchedule):
         super().__init__(model, dense_interval=dense_interval, sparse_interval=1.0)
         self.seen: list[tuple[float, float]] = []
 
-    def finished(self, after: float, by: float, started: Started | None = None) -> None:
+    def finished(
+        self, after: float, by: float, started: Started | None = None, polls: int = 0
+    ) -> None:
         self.seen.append((after, by))
-        super().finished(after, by, started)
+        super().finished(after, by, started, polls)
 
 
 @pytest.fixture
@@ -207,3 +209,20 @@ def test_a_request_still_queued_is_polled_sparsely_once_runs_are_learned() -> No
     assert schedule.next_delay(30.0) == 1.0  # nothing learned of runs yet: dense
     _steady_runs(schedule)
     assert schedule.next_delay(30.0) == 7.0
+
+
+@pytest.mark.parametrize(("polls", "wider"), [(12, True), (2, False)])
+def test_matching_moves_the_dense_interval_towards_the_fixed_intervals_polls(
+    polls: int, wider: bool
+) -> None:
+    schedule = LearnedSchedule(dense_interval=2.0, sparse_interval=7.0, match_polls=True)
+    for _ in range(50):
+        schedule.finished(34.0, 36.0, polls=polls)  # polling every 7 s: 5 polls
+    assert (schedule.dense_interval > 2.0) is wider
+    assert 0.5 <= schedule.dense_interval <= 7.0
+
+
+def test_without_matching_the_dense_interval_stays() -> None:
+    schedule = LearnedSchedule(dense_interval=2.0, sparse_interval=7.0)
+    schedule.finished(34.0, 36.0, polls=12)
+    assert schedule.dense_interval == 2.0

@@ -24,9 +24,11 @@ class Recording(LearnedSchedule):
         super().__init__(RunTimeModel(min_samples=1), dense_interval=0.05, sparse_interval=0.05)
         self.seen: list[tuple[float, float, Started | None]] = []
 
-    def finished(self, after: float, by: float, started: Started | None = None) -> None:
+    def finished(
+        self, after: float, by: float, started: Started | None = None, polls: int = 0
+    ) -> None:
         self.seen.append((after, by, started))
-        super().finished(after, by, started)
+        super().finished(after, by, started, polls)
 
 
 @pytest.fixture

@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from bridge.providers.segmind.schedule import PollSchedule
 
 
+AUTO_DENSE_START = 3.0
+"""Seconds between dense polls that ``SEGMIND_POLL_DENSE_INTERVAL=auto`` starts from."""
+
+
 def create_provider(settings: Settings) -> Provider:
     """The provider the settings name: Segmind when a key is set, else the local title card."""
     if settings.provider == "segmind":
@@ -49,7 +53,8 @@ def poll_schedule(settings: Settings, *, clock: Callable[[], float] | None = Non
     if settings.poll_schedule == "fixed":
         return FixedSchedule(settings.poll_interval)
     return LearnedSchedule(
-        dense_interval=settings.poll_dense_interval,
+        dense_interval=settings.poll_dense_interval or AUTO_DENSE_START,
+        match_polls=settings.poll_dense_interval is None,
         sparse_interval=settings.poll_interval,
         budget=PollBudget(settings.poll_budget, clock=clock or time.monotonic),
     )

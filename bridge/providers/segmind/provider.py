@@ -136,7 +136,9 @@ class SegmindProvider:
         answered_at = self._clock() - progress.submitted_at
         if result.done:
             if not progress.resumed:
-                schedule.finished(progress.not_done_at, answered_at, progress.started)
+                schedule.finished(
+                    progress.not_done_at, answered_at, progress.started, progress.polls + 1
+                )
             return result
         if result.failed:
             raise ProviderError(

@@ -37,8 +37,11 @@ class PollSchedule(Protocol):
         ``started`` once a poll saw the request running."""
         ...
 
-    def finished(self, after: float, by: float, started: Started | None = None) -> None:
-        """A request finished after ``after`` and by ``by`` seconds from its submission."""
+    def finished(
+        self, after: float, by: float, started: Started | None = None, polls: int = 0
+    ) -> None:
+        """A request finished after ``after`` and by ``by`` seconds from its submission,
+        after ``polls`` polls."""
         ...
 
 
@@ -51,7 +54,9 @@ class FixedSchedule:
     def next_delay(self, elapsed: float, started: Started | None = None) -> float:
         return self.interval
 
-    def finished(self, after: float, by: float, started: Started | None = None) -> None:
+    def finished(
+        self, after: float, by: float, started: Started | None = None, polls: int = 0
+    ) -> None:
         pass
 
 
@@ -158,6 +163,14 @@ class PollBudget:
             return True
 
 
+MATCH_WEIGHT = 0.05
+"""With ``match_polls``: the weight of the latest request in the running poll averages."""
+MATCH_GAIN = 0.2
+"""With ``match_polls``: how strongly one request moves the dense interval."""
+MIN_DENSE_INTERVAL = 0.5
+"""With ``match_polls``: the dense interval never goes below this (seconds)."""
+
+
 class LearnedSchedule:
     """Wait until the ``start_quantile`` run time, poll every ``dense_interval`` seconds up
     to the ``end_quantile`` run time, then every ``sparse_interval`` seconds.
@@ -170,7 +183,9 @@ class LearnedSchedule:
     Polls per request grow with the width of the likely window over ``dense_interval``;
     a smaller interval buys a shorter delay with more polls (see ``bench/`` for the curve).
     With a ``budget``, a dense poll the budget cannot pay for waits ``sparse_interval``
-    instead.
+    instead. With ``match_polls``, ``dense_interval`` is only where it starts: after each
+    request it moves so that requests get as many polls as polling every ``sparse_interval``
+    would have spent on the same runs, and no more.
     """
 
     def __init__(
@@ -183,6 +198,7 @@ class LearnedSchedule:
         start_quantile: float = 0.1,
         end_quantile: float = 0.95,
         budget: PollBudget | None = None,
+        match_polls: bool = False,
     ) -> None:
         if not 0 < start_quantile < end_quantile < 1:
             raise ValueError("need 0 < start_quantile < end_quantile < 1")
@@ -190,6 +206,9 @@ class LearnedSchedule:
             raise ValueError("poll intervals must be positive")
         self.model = model or RunTimeModel()
         self.processing = processing or RunTimeModel()
+        self.match_polls = match_polls
+        self._polls: tuple[float, float] | None = None  # recent polls: ours, the fixed one's
+        self._lock = threading.Lock()
         self.dense_interval = dense_interval
         self.sparse_interval = sparse_interval
         self.start_quantile = start_quantile
@@ -216,7 +235,9 @@ class LearnedSchedule:
             end = min(end, by + self.processing.quantile(self.end_quantile))
         return start, end
 
-    def finished(self, after: float, by: float, started: Started | None = None) -> None:
+    def finished(
+        self, after: float, by: float, started: Started | None = None, polls: int = 0
+    ) -> None:
         """Learns the run time from the interval it is known to end in, and the processing
         time from the middle of the interval the request left ``QUEUED`` in, when that is no
         wider than ``sparse_interval`` (a request already running at its first poll says
@@ -227,3 +248,17 @@ class LearnedSchedule:
         if started is not None and 0 <= started[0] <= started[1] <= by:
             if started[1] - started[0] <= self.sparse_interval:
                 self.processing.observe(max((after + by) / 2.0 - sum(started) / 2.0, 0.0))
+        if self.match_polls and polls > 0:
+            self._match(polls, (after + by) / 2.0)
+
+    def _match(self, polls: int, run_time: float) -> None:
+        """Moves the dense interval a little towards spending the fixed schedule's polls
+        (averaged over recent requests) on requests like this one."""
+        fixed = float(max(math.ceil(run_time / self.sparse_interval), 1))
+        with self._lock:
+            ours, theirs = self._polls or (float(polls), fixed)
+            ours += MATCH_WEIGHT * (polls - ours)
+            theirs += MATCH_WEIGHT * (fixed - theirs)
+            self._polls = (ours, theirs)
+            interval = self.dense_interval * (ours / theirs) ** MATCH_GAIN
+            self.dense_interval = min(max(interval, MIN_DENSE_INTERVAL), self.sparse_interval)
