@@ -107,7 +107,7 @@ class RunTimeModel:
             return NormalDist().cdf(math.log(run_time / self.prior_median) / self.prior_sigma)
         return bisect.bisect_right(ordered, run_time) / len(ordered)
 
-    def observe_between(self, after: float, by: float) -> None:
+    def observe_between(self, after: float, by: float) -> float:
         """Learns a run known only to have ended after ``after`` and by ``by`` seconds: as
         the median of the runs seen so far that end in that interval (the middle of the
         interval when none do). A request found finished at its first poll would otherwise
@@ -118,6 +118,7 @@ class RunTimeModel:
             middle = min(max((low + high) / 2.0, 1e-6), 1 - 1e-6)
             point = min(max(self.quantile(middle), after), by)
         self.observe(point)
+        return point
 
     def quantile(self, q: float) -> float:
         """The run time that a fraction ``q`` (0 < q < 1) of requests finish within."""
@@ -165,9 +166,9 @@ class PollBudget:
 
 MATCH_WEIGHT = 0.05
 """With ``match_polls``: the weight of the latest request in the running poll averages."""
-MATCH_GAIN = 0.2
+MATCH_GAIN = 0.1
 """With ``match_polls``: how strongly one request moves the dense interval."""
-MIN_DENSE_INTERVAL = 0.5
+MIN_DENSE_INTERVAL = 1.0
 """With ``match_polls``: the dense interval never goes below this (seconds)."""
 
 
@@ -244,12 +245,12 @@ class LearnedSchedule:
         little about when it started)."""
         if not 0 <= after <= by:
             return
-        self.model.observe_between(after, by)
+        run_time = self.model.observe_between(after, by)
         if started is not None and 0 <= started[0] <= started[1] <= by:
             if started[1] - started[0] <= self.sparse_interval:
                 self.processing.observe(max((after + by) / 2.0 - sum(started) / 2.0, 0.0))
-        if self.match_polls and polls > 0:
-            self._match(polls, (after + by) / 2.0)
+        if self.match_polls and polls > 0 and self.model.learned:
+            self._match(polls, run_time)
 
     def _match(self, polls: int, run_time: float) -> None:
         """Moves the dense interval a little towards spending the fixed schedule's polls
