@@ -72,12 +72,16 @@ def test_two_worker_threads_keep_twenty_requests_running_at_segmind(
     report: list[Tally],
 ) -> None:
     posts_count = 20
-    segmind.queue_jobs(*(JobScript(queued_s=0.2, processing_s=15.0) for _ in range(posts_count)))
-    bridge = start_bridge(BRIDGE_WORKERS="2")
+    # Runs long enough for every job to be submitted first, even on a busy machine; polls
+    # every 5 s keep two threads free for the submissions.
+    segmind.queue_jobs(*(JobScript(queued_s=0.2, processing_s=60.0) for _ in range(posts_count)))
+    bridge = start_bridge(BRIDGE_WORKERS="2", SEGMIND_POLL_INTERVAL="5", SEGMIND_DEADLINE="300")
+    jobs_db = bridge.data_dir / "jobs.sqlite3"
     bridge.kill("worker")  # the posts' jobs wait in the queue, then reach a fresh worker at once
     posts = _publish(editor, "Two threads, twenty posts", posts_count)
     bridge.start_role("worker")
-    views = settle(editor, posts, timeout=120, poke=lambda: None)
+    _wait(lambda: _waiting_on_provider(jobs_db) == posts_count, "every job to wait at Segmind")
+    views = settle(editor, posts, timeout=180, poke=lambda: None)
     tally = Tally("2 worker threads, 20 jobs waiting on the provider")
     count(tally, editor, views, len(segmind.submissions))
     most = _most_at_once(segmind.records())
