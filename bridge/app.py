@@ -37,7 +37,7 @@ def create_app(
     app.extensions["bridge"] = Services(
         settings=settings,
         store=store,
-        queue=queue or create_queue(settings),
+        queue=queue or create_queue(settings, store=store),
         verifier=SignatureVerifier(settings.webhook_secret),
         wordpress=create_wordpress(settings),
     )

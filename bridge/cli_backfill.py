@@ -16,7 +16,6 @@ from tqdm import tqdm
 
 from bridge.backfill import RunConflict, RunProgress, RunStore, preview
 from bridge.config import Settings
-from bridge.jobs import JobStore
 from bridge.options import GenerationOptions
 from bridge.tasks import JobQueue, create_queue
 
@@ -58,8 +57,8 @@ def add_command(commands: Any) -> None:
 
 
 def run_command(settings: Settings, args: argparse.Namespace) -> int:
-    runs = RunStore(JobStore(settings.jobs_db))
     queue = create_queue(settings)
+    runs = RunStore(queue.store)
     if args.status or args.watch:
         run = runs.get(args.status or args.watch)
         if run is None:

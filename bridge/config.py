@@ -51,7 +51,9 @@ class Settings:
     segmind_workflow_url: str
     poll_interval: float
     poll_schedule: PollScheduleName
-    poll_dense_interval: float
+    poll_dense_interval: float | None
+    """Seconds between dense polls of the learned schedule; None: as many polls as the fixed
+    interval would spend (``auto``)."""
     poll_budget: float
     provider_deadline: float
     data_dir: Path
@@ -123,12 +125,12 @@ class Settings:
             segmind_api_key=api_key,
             segmind_workflow_url=reader.url("SEGMIND_WORKFLOW_URL", default=DEFAULT_WORKFLOW_URL),
             poll_interval=reader.number("SEGMIND_POLL_INTERVAL", 7.0, low=0.01, high=300),
-            poll_schedule="learned"
-            if reader.choice("SEGMIND_POLL_SCHEDULE", ("fixed", "learned"), "fixed") == "learned"
-            else "fixed",
-            poll_dense_interval=reader.number(
-                "SEGMIND_POLL_DENSE_INTERVAL", 1.5, low=0.01, high=300
-            ),
+            poll_schedule="fixed"
+            if reader.choice("SEGMIND_POLL_SCHEDULE", ("fixed", "learned"), "learned") == "fixed"
+            else "learned",
+            poll_dense_interval=None
+            if (reader.optional("SEGMIND_POLL_DENSE_INTERVAL") or "auto").lower() == "auto"
+            else reader.number("SEGMIND_POLL_DENSE_INTERVAL", 3.0, low=0.01, high=300),
             poll_budget=reader.number("SEGMIND_POLL_BUDGET", 240.0, low=1, high=100000),
             provider_deadline=reader.number("SEGMIND_DEADLINE", 600.0, low=1, high=86400),
             data_dir=Path(reader.optional("BRIDGE_DATA_DIR") or "var").expanduser(),

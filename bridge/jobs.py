@@ -79,6 +79,9 @@ _ADDED_COLUMNS = (
     ("submitted_at", "REAL"),
     ("provider_done_at", "REAL"),
     ("held", "TEXT"),
+    # The provider's own notes on its request (when submitted, polls so far, last status), so
+    # a job resumed anywhere keeps the same poll schedule and deadline.
+    ("provider_progress", "TEXT"),
 )
 _INDEXES = (
     "CREATE INDEX IF NOT EXISTS jobs_run ON jobs (run_id, state)",
@@ -145,6 +148,8 @@ class Job:
     """When the provider was done with the job (its slot at the gate is free again)."""
     held: str | None = None
     """Why the gate holds the job back (a ``bridge.gate.Hold`` value), if it does."""
+    provider_progress: str | None = None
+    """The provider's notes on ``provider_ref`` (see ``bridge.providers.base.Checkpoint``)."""
 
     @property
     def waiting(self) -> bool:
@@ -286,7 +291,14 @@ class JobCheckpoint:
         return None if job is None else job.provider_ref
 
     def save(self, reference: str) -> None:
-        self.store.update(self.job_id, provider_ref=reference)
+        self.store.update(self.job_id, provider_ref=reference, provider_progress=None)
+
+    def load_progress(self) -> str | None:
+        job = self.store.get(self.job_id)
+        return None if job is None else job.provider_progress
+
+    def save_progress(self, progress: str) -> None:
+        self.store.update(self.job_id, provider_progress=progress)
 
 
 def _create(

@@ -24,7 +24,7 @@ from bridge.imaging import ImageOptions, render
 from bridge.jobs import ACTIVE_STATES, Job, JobCheckpoint, JobState, JobStore
 from bridge.options import GenerationOptions, PostContext
 from bridge.prompt import build_prompt, fill_template, template_values
-from bridge.providers.base import ErrorKind, Prompt, Provider, ProviderError
+from bridge.providers.base import ErrorKind, PollLater, Prompt, Provider, ProviderError
 from bridge.providers.local import LocalProvider
 from bridge.wordpress import PostState, WordPressError, WordPressSite
 
@@ -106,19 +106,27 @@ class Pipeline:
         self.limits = limits or Limits()
         images_dir.mkdir(parents=True, exist_ok=True)
 
-    def run(self, job_id: str) -> None:
+    def run(self, job_id: str, *, poll: bool = False) -> None:
         """Advances the job as far as it can go.
 
-        Raises RetryLater when a temporary fault should be retried after a delay.
+        ``poll``: the job waits on its provider request and this run checks on it; it counts
+        no attempt and asks nothing of WordPress until the image is there.
+
+        Raises PollLater while the provider's request runs, RetryLater when a temporary fault
+        should be retried after a delay.
         """
         job = self.store.get(job_id)
         if job is None or job.state not in ACTIVE_STATES:
             return  # ended, cancelled, or still waiting for its backfill run
-        job = self.store.update(job.id, attempts=job.attempts + 1)
+        checking = poll and _waiting_on_provider(job)
+        if not checking:
+            job = self.store.update(job.id, attempts=job.attempts + 1)
         try:
-            self._advance(job)
+            self._advance(job, checking=checking)
         except HeldAtGate:
             self.store.update(job.id, attempts=job.attempts - 1, state=JobState.QUEUED)
+            raise
+        except PollLater:
             raise
         except _Stop as stop:
             self._finish(job, stop.state, stop.message)
@@ -132,8 +140,9 @@ class Pipeline:
             log.exception("job %s: unexpected error", job.id)
             self._finish(job, JobState.FAILED, "Internal error in the bridge (see its log).")
 
-    def _advance(self, job: Job) -> None:
-        job = self._check_post(job)
+    def _advance(self, job: Job, *, checking: bool) -> None:
+        if not checking:
+            job = self._check_post(job)
         options = GenerationOptions.from_json(job.options)
         # Just before submitting: a slot claimed earlier would idle while WordPress answers.
         ticket = self._pass_gate(job, options) if _needs_submission(job) else None
@@ -223,8 +232,11 @@ class Pipeline:
     def _image(
         self, job: Job, options: GenerationOptions, context: PostContext, ticket: Ticket | None
     ) -> ImageFile:
-        """The job's image: the one downloaded before, or a new one from the provider
-        (``ticket``: the gate let its submission through)."""
+        """The job's image: the one downloaded before, or one from the provider (``ticket``:
+        the gate let its submission through).
+
+        Raises PollLater while the provider's request runs (the job is run again then).
+        """
         if job.image_path and os.path.exists(job.image_path):
             return identify(Path(job.image_path).read_bytes())
         # A job holding a provider slot shows "generating" once the provider accepted it, so
@@ -372,7 +384,9 @@ class Pipeline:
         prompt = build_prompt(job.title, job.excerpt, context=PostContext.from_json(job.context))
         job, _ = self._keep_image(job, self.fallback.generate(prompt, _NoCheckpoint()))
         try:
-            self._advance(job)  # uploads the kept title card: the provider is not asked again
+            self._advance(
+                job, checking=False
+            )  # uploads the kept title card: the provider is not asked again
         except _Stop as stop:
             self._finish(job, stop.state, stop.message)
         except WordPressError as exc:
@@ -425,6 +439,12 @@ class _NoCheckpoint:
     def save(self, reference: str) -> None:
         """Nothing to keep."""
 
+    def load_progress(self) -> str | None:
+        return None
+
+    def save_progress(self, progress: str) -> None:
+        """Nothing to keep."""
+
 
 def _fallback_note(job: Job) -> str:
     """The note a job that fell back to the title card reports with its image, else ''."""
@@ -471,6 +491,16 @@ def _needs_submission(job: Job) -> bool:
     """Whether running the job may submit a new request to the provider."""
     has_image = bool(job.image_path) and os.path.exists(job.image_path or "")
     return job.attachment_id is None and not job.provider_ref and not has_image
+
+
+def _waiting_on_provider(job: Job) -> bool:
+    """Whether the job has a provider request under way and nothing after it yet."""
+    return (
+        job.state == JobState.GENERATING
+        and bool(job.provider_ref)
+        and not job.image_path
+        and job.attachment_id is None
+    )
 
 
 def _chosen_meanwhile(job: Job, post: PostState) -> bool:

@@ -1,11 +1,12 @@
-"""A provider wrapper that records each generation's run time and the credits left.
+"""A provider wrapper that records one-shot run times and the credits the provider says
+are left.
 
-Only generations that produced an image are timed.
-
-Wrapping keeps the figures out of the providers' code: any provider gets timed the same way.
-A generation resumed from a checkpoint is not timed (its start is not known here); the
-remaining credits come from a client that exposes ``remaining_credits`` (Segmind's parses
-``x-remaining-credits``), read after every generation, failed ones included.
+Wrapping keeps the figures out of the providers' code. A call that returns an image without a
+request submitted before (the local title card) is timed here; an asynchronous provider's run
+spans many short steps, so Segmind's provider records its run time and detection delay itself,
+at the poll that finds the run done. The remaining credits come from a client that exposes
+``remaining_credits`` (Segmind's parses ``x-remaining-credits``), read after every step,
+failed ones included.
 """
 
 from __future__ import annotations

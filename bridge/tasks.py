@@ -1,6 +1,8 @@
 """The job queue (huey): the web side enqueues job ids, the worker runs them.
 
-The queue carries only job ids; the job record (``bridge.jobs``) holds the state.
+The queue carries only job ids; the job record (``bridge.jobs``) holds the state. A job
+waiting on its provider request holds no worker thread: its task ends, and the worker's
+poll timer (``bridge.poll_timer``) queues it again when its next poll is due.
 """
 
 from __future__ import annotations
@@ -20,13 +22,17 @@ from bridge.gate import Limits, SqliteGate, key_id
 from bridge.jobs import JobStore
 from bridge.leases import LeaseKeeper, Leases, new_owner
 from bridge.pipeline import HeldAtGate, Pipeline, RetryLater, RetryPolicy
+from bridge.poll_timer import PollTimer
 from bridge.provider_metrics import ObservedProvider
 from bridge.providers import create_provider
+from bridge.providers.base import PollLater
 from bridge.task_context import TaskContext
 from bridge.wakeups import Wakeups
 from bridge.wordpress import create_wordpress
 
 log = logging.getLogger(__name__)
+POLL_PRIORITY = 10
+"""huey priority of a due poll (new jobs and retries have 0; higher runs first)."""
 
 SHORT_HOLD = 5.0
 """A gate hold up to this many seconds is kept by the process's wake-ups (precise to the
@@ -35,11 +41,14 @@ millisecond, woken early by a free slot); a longer one is a huey retry (durable)
 
 @dataclass(frozen=True)
 class JobQueue:
-    """The huey instance, the task that runs one job and the backfill feeder."""
+    """The huey instance, the task that runs one job, the backfill feeder, the job record
+    and the timer of the jobs waiting on their provider (in a worker)."""
 
     huey: SqliteHuey
     run_job: Any  # huey's TaskWrapper: calling it enqueues
     feeder: Callable[[], Feeder]
+    store: JobStore
+    poll_timer: PollTimer
 
     def enqueue(self, job_id: str) -> None:
         self.run_job(job_id)
@@ -54,12 +63,18 @@ class JobQueue:
         return {str(task.args[0]) for task in tasks if task.name == "run_job" and task.args}
 
 
-def create_queue(settings: Settings, *, immediate: bool = False) -> JobQueue:
+def create_queue(
+    settings: Settings, *, store: JobStore | None = None, immediate: bool = False
+) -> JobQueue:
     """Builds the queue. Both the web side and the worker call this; only the worker runs
-    tasks, building its pipeline the first time one arrives.
+    tasks, building its pipeline the first time one arrives. ``store``: the job record, when
+    the caller has opened it already (it is opened, and its schema checked, once).
 
     A task first takes the job's lease: a job another live worker runs, or one that has ended,
-    is left alone, so a job queued twice (by the sweep) still runs once at a time.
+    is left alone, so a job queued twice (by the sweep) still runs once at a time. A job whose
+    provider request still runs gives its lease back until its next poll is due (plus the
+    lease time as a grace, after which the sweep takes it if this worker died meanwhile); that
+    poll does not count as a retry.
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     huey = SqliteHuey(
@@ -68,27 +83,26 @@ def create_queue(settings: Settings, *, immediate: bool = False) -> JobQueue:
         results=False,
         immediate=immediate,
     )
-    wakeups = Wakeups(lambda job_id: queue.enqueue_first(job_id))
-    pipeline = _lazy(lambda: build_pipeline(settings, on_slot_free=wakeups.slot_free))
-    feeder = _lazy(
-        lambda: Feeder(
-            RunStore(JobStore(settings.jobs_db)), queue.enqueue, settings.backfill_window
-        )
-    )
-
-    JobStore(settings.jobs_db)  # creates the job record (with its lease columns) if needed
+    jobs = store or JobStore(settings.jobs_db)  # creates the job record if needed
     TaskContext(settings.jobs_db).install(huey)  # logs and metrics know each task's job
+    wakeups = Wakeups(lambda job_id: queue.enqueue_first(job_id))
+    pipeline = _lazy(lambda: build_pipeline(settings, jobs, on_slot_free=wakeups.slot_free))
+    feeder = _lazy(lambda: Feeder(RunStore(jobs), queue.enqueue, settings.backfill_window))
     leases = Leases(settings.jobs_db)
     keeper = LeaseKeeper(leases, settings.lease_seconds)
 
-    def run_job(job_id: str) -> None:
+    def run_job(job_id: str, poll: bool = False) -> None:
         owner = new_owner()
         if not leases.claim(job_id, owner, settings.lease_seconds):
             log.info("job %s: already running elsewhere or finished; skipped", job_id)
             return
         with keeper.hold(owner):
             try:
-                pipeline().run(job_id)
+                pipeline().run(job_id, poll=poll)
+            except PollLater as later:
+                leases.release(job_id, owner, wait=later.delay + settings.lease_seconds)
+                timer.add(job_id, later.delay)
+                return
             except HeldAtGate as held:
                 leases.release(job_id, owner, wait=held.delay + settings.lease_seconds)
                 if held.delay > SHORT_HOLD:
@@ -107,12 +121,18 @@ def create_queue(settings: Settings, *, immediate: bool = False) -> JobQueue:
     task: Any = huey.task(name="run_job")
     periodic: Any = huey.periodic_task(crontab(), name="feed_backfills")
     periodic(feed_backfills)
-    queue: JobQueue = JobQueue(huey=huey, run_job=task(run_job), feeder=feeder)
+    run_task = task(run_job)
+    # A due poll goes ahead of jobs not yet started: it is short, and a backlog of new jobs
+    # must not delay noticing that a paid image is ready.
+    timer = PollTimer(lambda job_id: run_task(job_id, poll=True, priority=POLL_PRIORITY))
+    queue: JobQueue = JobQueue(
+        huey=huey, run_job=run_task, feeder=feeder, store=jobs, poll_timer=timer
+    )
     return queue
 
 
 def build_pipeline(
-    settings: Settings, on_slot_free: Callable[[str], None] | None = None
+    settings: Settings, store: JobStore, on_slot_free: Callable[[str], None] | None = None
 ) -> Pipeline:
     """The worker's pipeline with its provider, WordPress client and provider-key gate.
 
@@ -129,7 +149,7 @@ def build_pipeline(
             claim_seconds=max(90.0, settings.lease_seconds),
         )
     return Pipeline(
-        store=JobStore(settings.jobs_db),
+        store=store,
         provider=ObservedProvider(provider),
         wordpress=create_wordpress(settings),
         images_dir=settings.images_dir,

@@ -111,7 +111,8 @@ def count(
 
 
 def job_phases(jobs_db: Path) -> Counter[str]:
-    """Where the jobs a worker is running are, read from the bridge's job record."""
+    """Where the jobs a worker is running are, read from the bridge's job record (a job
+    waiting on its provider request between two polls counts as polling)."""
     phases: Counter[str] = Counter()
     if not jobs_db.exists():
         return phases
@@ -119,7 +120,8 @@ def job_phases(jobs_db: Path) -> Counter[str]:
     try:
         rows = db.execute(
             "SELECT state, provider_ref, image_path, attachment_id FROM jobs "
-            "WHERE state IN ('queued', 'generating', 'uploading') AND lease_owner IS NOT NULL"
+            "WHERE state IN ('queued', 'generating', 'uploading') AND (lease_owner IS NOT NULL "
+            "OR (state = 'generating' AND provider_ref IS NOT NULL))"
         ).fetchall()
     except sqlite3.OperationalError:
         return phases

@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             env.update(
                 SEGMIND_API_KEY=fake.api_key,
                 SEGMIND_WORKFLOW_URL=fake.workflow_url,
+                SEGMIND_POLL_SCHEDULE="fixed",  # the fake's runs take a second, not 35 s
                 SEGMIND_POLL_INTERVAL="0.5",
                 BRIDGE_DOWNLOAD_ALLOW="127.0.0.1/32",  # the fake serves its images on loopback
             )

@@ -147,23 +147,26 @@ def test_a_bad_download_allow_entry_is_named(secret: str) -> None:
     assert "BRIDGE_DOWNLOAD_ALLOW" in str(caught.value) and "'cdn'" in str(caught.value)
 
 
-def test_polling_is_fixed_unless_the_learned_schedule_is_chosen(secret: str) -> None:
+def test_polling_learns_and_spends_the_fixed_intervals_polls_unless_told_otherwise(
+    secret: str,
+) -> None:
     from bridge.providers import create_provider
     from bridge.providers.segmind import SegmindProvider
     from bridge.providers.segmind.schedule import FixedSchedule, LearnedSchedule
 
     env = {**BASE, "BRIDGE_WEBHOOK_SECRET": secret, "SEGMIND_API_KEY": "sk-test"}
-    fixed = create_provider(Settings.from_env(env))
-    assert isinstance(fixed, SegmindProvider) and isinstance(fixed.schedule, FixedSchedule)
-    learned = create_provider(
-        Settings.from_env(
-            {**env, "SEGMIND_POLL_SCHEDULE": "learned", "SEGMIND_POLL_DENSE_INTERVAL": "2"}
-        )
-    )
+    learned = create_provider(Settings.from_env(env))
     assert isinstance(learned, SegmindProvider) and isinstance(learned.schedule, LearnedSchedule)
-    assert learned.schedule.dense_interval == 2.0
+    assert learned.schedule.match_polls and learned.schedule.sparse_interval == 7.0
+    chosen = create_provider(Settings.from_env({**env, "SEGMIND_POLL_DENSE_INTERVAL": "2"}))
+    assert isinstance(chosen, SegmindProvider) and isinstance(chosen.schedule, LearnedSchedule)
+    assert chosen.schedule.dense_interval == 2.0 and not chosen.schedule.match_polls
+    fixed = create_provider(Settings.from_env({**env, "SEGMIND_POLL_SCHEDULE": "fixed"}))
+    assert isinstance(fixed, SegmindProvider) and isinstance(fixed.schedule, FixedSchedule)
     with pytest.raises(ConfigError, match="SEGMIND_POLL_SCHEDULE"):
         Settings.from_env({**env, "SEGMIND_POLL_SCHEDULE": "eager"})
+    with pytest.raises(ConfigError, match="SEGMIND_POLL_DENSE_INTERVAL"):
+        Settings.from_env({**env, "SEGMIND_POLL_DENSE_INTERVAL": "often"})
 
 
 def test_provider_limits_default_to_the_worker_threads_and_no_rate_limit(secret: str) -> None:

@@ -29,6 +29,7 @@ from bridge.providers.segmind import (
     parse_retry_after,
 )
 from devenv.segmind_fake import FakeSegmind, JobScript
+from tests.providers import MemoryCheckpoint, finish
 
 KEY = "sk-test-0123456789abcdef"
 PROMPT = Prompt(
@@ -43,19 +44,6 @@ LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
 def loopback_downloader(**options: int) -> ImageDownloader:
     """The fake serves its images on 127.0.0.1, which only an allow-list opens."""
     return ImageDownloader(allow=LOOPBACK, **options)  # type: ignore[arg-type]
-
-
-class MemoryCheckpoint:
-    def __init__(self, reference: str | None = None) -> None:
-        self.reference = reference
-        self.saves: list[str] = []
-
-    def load(self) -> str | None:
-        return self.reference
-
-    def save(self, reference: str) -> None:
-        self.saves.append(reference)
-        self.reference = reference
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +96,7 @@ def test_generate_returns_decodable_image(
         )
     )
     checkpoint = MemoryCheckpoint()
-    data = make_provider(client).generate(PROMPT, checkpoint)
+    data = finish(make_provider(client), PROMPT, checkpoint)
     with Image.open(io.BytesIO(data)) as image:
         assert image.format == image_format
         assert image.size == (1024, 576)
@@ -178,7 +166,7 @@ def test_unknown_statuses_are_treated_as_running(fake: FakeSegmind, client: Segm
     first = client.poll(submission.poll_url)
     assert first == PollResult(status="STARTING")
     assert not first.done and not first.failed
-    data = make_provider(client).generate(PROMPT, MemoryCheckpoint(submission.poll_url))
+    data = finish(make_provider(client), PROMPT, MemoryCheckpoint(submission.poll_url))
     assert data[:3] == b"\xff\xd8\xff"
     assert len(fake.submissions) == 1
 
@@ -198,7 +186,7 @@ def test_deadline_gives_timeout(fake: FakeSegmind, client: SegmindClient) -> Non
     checkpoint = MemoryCheckpoint()
     started = time.monotonic()
     with pytest.raises(ProviderError) as caught:
-        make_provider(client, deadline=0.25).generate(PROMPT, checkpoint)
+        finish(make_provider(client, deadline=0.25), PROMPT, checkpoint)
     assert time.monotonic() - started < 2.0
     assert caught.value.kind is ErrorKind.TIMEOUT
     assert "no result after 0.25 s" in caught.value.message
@@ -216,11 +204,9 @@ def test_deadline_uses_injected_clock_and_sleep(client: SegmindClient, fake: Fak
         sleeps.append(seconds)
         now[0] += seconds
 
-    provider = SegmindProvider(
-        client, poll_interval=7.0, deadline=20.0, sleep=sleep, clock=lambda: now[0]
-    )
+    provider = SegmindProvider(client, poll_interval=7.0, deadline=20.0, clock=lambda: now[0])
     with pytest.raises(ProviderError) as caught:
-        provider.generate(PROMPT, MemoryCheckpoint())
+        finish(provider, PROMPT, MemoryCheckpoint(), sleep=sleep)
     assert caught.value.kind is ErrorKind.TIMEOUT
     assert "no result after 20 s" in caught.value.message
     assert sleeps == [7.0, 7.0, 6.0]
@@ -233,9 +219,9 @@ def test_retry_after_timeout_resumes_the_same_request(
     fake.queue_jobs(JobScript(queued_s=0.0, processing_s=0.4))
     checkpoint = MemoryCheckpoint()
     with pytest.raises(ProviderError) as caught:
-        make_provider(client, deadline=0.1).generate(PROMPT, checkpoint)
+        finish(make_provider(client, deadline=0.1), PROMPT, checkpoint)
     assert caught.value.kind is ErrorKind.TIMEOUT
-    data = make_provider(client).generate(PROMPT, checkpoint)
+    data = finish(make_provider(client), PROMPT, checkpoint)
     assert data[:3] == b"\xff\xd8\xff"
     assert len(fake.submissions) == 1
     assert len(checkpoint.saves) == 1
@@ -246,7 +232,7 @@ def test_saved_reference_is_polled_never_resubmitted(
 ) -> None:
     submission = client.submit(PROMPT.text)
     checkpoint = MemoryCheckpoint(submission.poll_url)
-    data = make_provider(client).generate(PROMPT, checkpoint)
+    data = finish(make_provider(client), PROMPT, checkpoint)
     assert data[:3] == b"\xff\xd8\xff"
     assert len(fake.submissions) == 1
     assert checkpoint.saves == []
@@ -260,7 +246,7 @@ def test_reference_is_saved_before_the_first_poll(fake: FakeSegmind, client: Seg
             polls_at_save.append(fake.polls)
             super().save(reference)
 
-    make_provider(client).generate(PROMPT, Recording())
+    finish(make_provider(client), PROMPT, Recording())
     assert polls_at_save == [0]
 
 
@@ -268,7 +254,7 @@ def test_saved_reference_gone_has_expired(fake: FakeSegmind, client: SegmindClie
     submission = client.submit(PROMPT.text)
     fake.reset()  # the fake forgets the request, like Segmind after expiry
     with pytest.raises(ProviderError) as caught:
-        make_provider(client).generate(PROMPT, MemoryCheckpoint(submission.poll_url))
+        finish(make_provider(client), PROMPT, MemoryCheckpoint(submission.poll_url))
     assert caught.value.kind is ErrorKind.EXPIRED
     assert "no longer knows" in caught.value.message
     assert "SEGMIND_WORKFLOW_URL" not in caught.value.message
@@ -277,14 +263,14 @@ def test_saved_reference_gone_has_expired(fake: FakeSegmind, client: SegmindClie
 
 def test_transient_poll_errors_are_tolerated(fake: FakeSegmind, client: SegmindClient) -> None:
     fake.fail_next_poll(502, times=2)
-    data = make_provider(client).generate(PROMPT, MemoryCheckpoint())
+    data = finish(make_provider(client), PROMPT, MemoryCheckpoint())
     assert data[:3] == b"\xff\xd8\xff"
 
 
 def test_persistent_poll_errors_surface(fake: FakeSegmind, client: SegmindClient) -> None:
     fake.fail_next_poll(503, times=10)
     with pytest.raises(ProviderError) as caught:
-        make_provider(client).generate(PROMPT, MemoryCheckpoint())
+        finish(make_provider(client), PROMPT, MemoryCheckpoint())
     assert caught.value.kind is ErrorKind.SERVER
     assert caught.value.retryable
     assert fake.polls == 4  # first try + max_poll_errors (3) retries
@@ -326,7 +312,7 @@ def test_failed_reason_is_one_readable_line(
         )
     )
     with pytest.raises(ProviderError) as caught:
-        make_provider(client).generate(PROMPT, MemoryCheckpoint())
+        finish(make_provider(client), PROMPT, MemoryCheckpoint())
     assert caught.value.kind is ErrorKind.FAILED
     assert not caught.value.retryable
     assert caught.value.message == f"Segmind could not generate the image: {expected}"
@@ -336,7 +322,7 @@ def test_failed_reason_is_one_readable_line(
 def test_expired_image_is_a_clear_error(fake: FakeSegmind, client: SegmindClient) -> None:
     fake.queue_jobs(JobScript(queued_s=0.0, processing_s=0.02, image_expired=True))
     with pytest.raises(ProviderError) as caught:
-        make_provider(client).generate(PROMPT, MemoryCheckpoint())
+        finish(make_provider(client), PROMPT, MemoryCheckpoint())
     assert caught.value.kind is ErrorKind.EXPIRED
     assert "the image URL has expired or does not exist" in caught.value.message
     assert_clean(caught.value.message)
@@ -356,7 +342,7 @@ def test_completed_without_url_is_bad_output(
 ) -> None:
     fake.queue_jobs(JobScript(queued_s=0.0, processing_s=0.0, raw_output=raw_output))
     with pytest.raises(ProviderError) as caught:
-        make_provider(client).generate(PROMPT, MemoryCheckpoint())
+        finish(make_provider(client), PROMPT, MemoryCheckpoint())
     assert caught.value.kind is ErrorKind.BAD_OUTPUT
     assert what in caught.value.message
 
@@ -570,7 +556,7 @@ def test_download_respects_the_byte_cap(fake: FakeSegmind) -> None:
     downloader = loopback_downloader(max_bytes=10_000)
     with SegmindClient(KEY, fake.workflow_url, downloader=downloader) as segmind:
         with pytest.raises(ProviderError) as caught:
-            make_provider(segmind).generate(PROMPT, MemoryCheckpoint())
+            finish(make_provider(segmind), PROMPT, MemoryCheckpoint())
     assert caught.value.kind is ErrorKind.BAD_OUTPUT
     assert "larger than" in caught.value.message
 
@@ -579,7 +565,7 @@ def test_the_fakes_image_address_is_refused_without_the_allow_list(fake: FakeSeg
     fake.queue_jobs(JobScript(queued_s=0.0, processing_s=0.0))
     with SegmindClient(KEY, fake.workflow_url) as segmind:
         with pytest.raises(ProviderError) as caught:
-            make_provider(segmind).generate(PROMPT, MemoryCheckpoint())
+            finish(make_provider(segmind), PROMPT, MemoryCheckpoint())
     assert caught.value.kind is ErrorKind.BAD_OUTPUT
     assert "127.0.0.1" in caught.value.message and "BRIDGE_DOWNLOAD_ALLOW" in caught.value.message
     assert fake.downloads == 0
@@ -726,6 +712,7 @@ def test_the_provider_from_settings_downloads_only_what_the_allow_list_opens(
             "WP_APP_PASSWORD": "abcd efgh ijkl mnop qrst uvwx",
             "SEGMIND_API_KEY": KEY,
             "SEGMIND_WORKFLOW_URL": fake.workflow_url,
+            "SEGMIND_POLL_SCHEDULE": "fixed",
             "SEGMIND_POLL_INTERVAL": "0.02",
             "BRIDGE_DOWNLOAD_ALLOW": allow,
         }
@@ -735,9 +722,9 @@ def test_the_provider_from_settings_downloads_only_what_the_allow_list_opens(
     assert isinstance(provider, SegmindProvider)
     try:
         if allow:
-            assert check_image(provider.generate(PROMPT, MemoryCheckpoint())) == (1024, 576)
+            assert check_image(finish(provider, PROMPT, MemoryCheckpoint())) == (1024, 576)
         else:
             with pytest.raises(ProviderError, match="BRIDGE_DOWNLOAD_ALLOW"):
-                provider.generate(PROMPT, MemoryCheckpoint())
+                finish(provider, PROMPT, MemoryCheckpoint())
     finally:
         provider.client.close()

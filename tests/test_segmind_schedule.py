@@ -16,21 +16,12 @@ from bridge.providers.segmind import (
     SegmindClient,
     SegmindProvider,
 )
+from bridge.providers.segmind.schedule import Started
 from devenv.segmind_fake import FakeSegmind, JobScript
+from tests.providers import MemoryCheckpoint, finish
 from tests.test_segmind_client import loopback_downloader
 
 PROMPT = Prompt("A post", "", "Title: A post\n\nDescription: \n")
-
-
-class MemoryCheckpoint:
-    def __init__(self) -> None:
-        self.reference: str | None = None
-
-    def load(self) -> str | None:
-        return self.reference
-
-    def save(self, reference: str) -> None:
-        self.reference = reference
 
 
 class Recording(LearnedSchedule):
@@ -40,9 +31,11 @@ class Recording(LearnedSchedule):
         super().__init__(model, dense_interval=dense_interval, sparse_interval=1.0)
         self.seen: list[tuple[float, float]] = []
 
-    def finished(self, after: float, by: float) -> None:
+    def finished(
+        self, after: float, by: float, started: Started | None = None, polls: int = 0
+    ) -> None:
         self.seen.append((after, by))
-        super().finished(after, by)
+        super().finished(after, by, started, polls)
 
 
 @pytest.fixture
@@ -89,7 +82,13 @@ def test_learned_schedule_waits_then_polls_densely_then_sparsely() -> None:
 def test_learned_schedule_learns_the_middle_of_the_interval_a_run_ended_in() -> None:
     model = RunTimeModel(min_samples=1)
     LearnedSchedule(model).finished(30.0, 32.0)
-    assert model.samples == 1 and model.quantile(0.5) == pytest.approx(31.0)
+    assert model.samples == 1 and model.quantile(0.5) == pytest.approx(31.0, abs=0.1)
+
+
+def test_a_run_found_finished_at_its_first_poll_is_learned_where_runs_usually_end() -> None:
+    model = RunTimeModel(min_samples=1)
+    LearnedSchedule(model).finished(0.0, 22.4)  # the prior: median 35 s, 10 % by 22.4 s
+    assert 18.0 < model.quantile(0.5) <= 22.4, "not half the first wait (11.2 s)"
 
 
 class FakeClock:
@@ -139,13 +138,13 @@ def test_provider_with_learned_schedule_skips_the_polls_before_runs_usually_end(
         fake.api_key, fake.workflow_url, timeout=5.0, downloader=loopback_downloader()
     ) as client:
         fixed = SegmindProvider(client, poll_interval=0.02, deadline=10.0)
-        fixed.generate(PROMPT, MemoryCheckpoint())
+        finish(fixed, PROMPT, MemoryCheckpoint())
         fixed_polls = fake.polls
 
         model = RunTimeModel(prior_median=0.3, prior_sigma=0.35)
         schedule = Recording(model, dense_interval=0.02)
         learned = SegmindProvider(client, poll_interval=0.02, deadline=10.0, schedule=schedule)
-        assert learned.generate(PROMPT, MemoryCheckpoint()).startswith(b"\xff\xd8")
+        assert finish(learned, PROMPT, MemoryCheckpoint()).startswith(b"\xff\xd8")
         learned_polls = fake.polls - fixed_polls
 
     assert learned_polls < fixed_polls
@@ -167,5 +166,63 @@ def test_a_resumed_request_is_polled_at_once_without_learning(fake: FakeSegmind)
             deadline=10.0,
             schedule=LearnedSchedule(model, dense_interval=0.05),
         )
-        assert provider.generate(PROMPT, checkpoint)
+        assert finish(provider, PROMPT, checkpoint)
     assert model.samples == 0
+
+
+def _steady_runs(schedule: LearnedSchedule) -> None:
+    """Teaches the schedule runs that queue 10–50 s, then run 12 s."""
+    for queued in range(10, 51):
+        schedule.finished(queued + 12.0, queued + 12.0, (queued - 0.5, queued + 0.5))
+
+
+def test_the_time_a_run_takes_after_leaving_the_queue_is_learned() -> None:
+    schedule = LearnedSchedule(RunTimeModel(min_samples=1), processing=RunTimeModel(min_samples=1))
+    schedule.finished(30.0, 32.0, (18.0, 20.0))
+    assert schedule.processing.quantile(0.5) == pytest.approx(12.0)
+    assert schedule.model.quantile(0.5) == pytest.approx(31.0, abs=0.1)
+
+
+def test_a_request_seen_running_is_polled_densely_only_where_its_run_ends() -> None:
+    schedule = LearnedSchedule(
+        RunTimeModel(min_samples=1),
+        processing=RunTimeModel(min_samples=1),
+        dense_interval=1.0,
+        sparse_interval=7.0,
+    )
+    _steady_runs(schedule)
+    assert schedule.window() == pytest.approx((26.0, 60.0))  # run times alone: 22 … 62 s
+    start, end = schedule.window((30.0, 33.0))
+    assert (start, end) == pytest.approx((42.0, 45.0))
+    assert schedule.next_delay(33.0, (30.0, 33.0)) == pytest.approx(9.0)  # wait until 42 s
+    assert schedule.next_delay(43.0, (30.0, 33.0)) == 1.0
+    assert schedule.next_delay(46.0, (30.0, 33.0)) == 7.0
+
+
+def test_a_request_still_queued_is_polled_sparsely_once_runs_are_learned() -> None:
+    schedule = LearnedSchedule(
+        RunTimeModel(min_samples=1),
+        processing=RunTimeModel(min_samples=1),
+        dense_interval=1.0,
+        sparse_interval=7.0,
+    )
+    assert schedule.next_delay(30.0) == 1.0  # nothing learned of runs yet: dense
+    _steady_runs(schedule)
+    assert schedule.next_delay(30.0) == 7.0
+
+
+@pytest.mark.parametrize(("polls", "wider"), [(12, True), (2, False)])
+def test_matching_moves_the_dense_interval_towards_the_fixed_intervals_polls(
+    polls: int, wider: bool
+) -> None:
+    schedule = LearnedSchedule(dense_interval=2.0, sparse_interval=7.0, match_polls=True)
+    for _ in range(50):
+        schedule.finished(34.0, 36.0, polls=polls)  # polling every 7 s: 5 polls
+    assert (schedule.dense_interval > 2.0) is wider
+    assert 1.0 <= schedule.dense_interval <= 7.0
+
+
+def test_without_matching_the_dense_interval_stays() -> None:
+    schedule = LearnedSchedule(dense_interval=2.0, sparse_interval=7.0)
+    schedule.finished(34.0, 36.0, polls=12)
+    assert schedule.dense_interval == 2.0

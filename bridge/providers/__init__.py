@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bridge.config import Settings
@@ -9,6 +11,10 @@ from bridge.providers.base import Provider
 
 if TYPE_CHECKING:
     from bridge.providers.segmind.schedule import PollSchedule
+
+
+AUTO_DENSE_START = 3.0
+"""Seconds between dense polls that ``SEGMIND_POLL_DENSE_INTERVAL=auto`` starts from."""
 
 
 def create_provider(settings: Settings) -> Provider:
@@ -30,21 +36,25 @@ def create_provider(settings: Settings) -> Provider:
             client,
             poll_interval=settings.poll_interval,
             deadline=settings.provider_deadline,
-            schedule=_schedule(settings),
+            schedule=poll_schedule(settings),
         )
     from bridge.providers.local import LocalProvider
 
     return LocalProvider()
 
 
-def _schedule(settings: Settings) -> PollSchedule:
-    """Polling every ``SEGMIND_POLL_INTERVAL``, or densely where runs usually end (learned)."""
+def poll_schedule(settings: Settings, *, clock: Callable[[], float] | None = None) -> PollSchedule:
+    """Polling every ``SEGMIND_POLL_INTERVAL``, or densely where runs usually end (learned).
+
+    ``clock`` paces the poll budget (default: ``time.monotonic``).
+    """
     from bridge.providers.segmind.schedule import FixedSchedule, LearnedSchedule, PollBudget
 
     if settings.poll_schedule == "fixed":
         return FixedSchedule(settings.poll_interval)
     return LearnedSchedule(
-        dense_interval=settings.poll_dense_interval,
+        dense_interval=settings.poll_dense_interval or AUTO_DENSE_START,
+        match_polls=settings.poll_dense_interval is None,
         sparse_interval=settings.poll_interval,
-        budget=PollBudget(settings.poll_budget),
+        budget=PollBudget(settings.poll_budget, clock=clock or time.monotonic),
     )

@@ -57,21 +57,47 @@ class ProviderError(Exception):
         return self.kind in RETRYABLE_KINDS
 
 
-class Checkpoint(Protocol):
-    """Where a provider keeps the reference of a request it already paid for.
+class PollLater(Exception):
+    """The provider's request is still running: ask again in ``delay`` seconds.
 
-    The worker backs this with the job record, so a retried job polls the request it
-    submitted before instead of submitting (and paying for) a new one.
+    The worker ends the task here, so a job waiting on the provider holds no thread, and
+    runs the job again when the delay is over; the job's checkpoint says where it stands.
+    """
+
+    def __init__(self, delay: float) -> None:
+        super().__init__(f"still running; next check in {delay:.2f} s")
+        self.delay = max(delay, 0.0)
+
+
+class Checkpoint(Protocol):
+    """Where a provider keeps the reference of a request it already paid for, and its own
+    notes on how that request is going (``progress``, opaque text).
+
+    The worker backs this with the job record, so a job run again polls the request it
+    submitted before instead of submitting (and paying for) a new one, and a job resumed by
+    another worker process carries on the same schedule and deadline.
     """
 
     def load(self) -> str | None: ...
 
     def save(self, reference: str) -> None: ...
 
+    def load_progress(self) -> str | None: ...
+
+    def save_progress(self, progress: str) -> None: ...
+
 
 class Provider(Protocol):
-    """Turns a prompt into image bytes (any format Pillow can read)."""
+    """Turns a prompt into image bytes (any format Pillow can read), one step at a time."""
 
     name: str
 
-    def generate(self, prompt: Prompt, checkpoint: Checkpoint) -> bytes: ...
+    def generate(self, prompt: Prompt, checkpoint: Checkpoint) -> bytes:
+        """Advances the generation by one step and returns the image once there is one.
+
+        A one-shot provider returns the image at once. An asynchronous one submits (when the
+        checkpoint holds no request) or checks its request once, and raises
+        :class:`PollLater` while the request runs. Raises :class:`ProviderError` when no
+        image can come.
+        """
+        ...

@@ -83,6 +83,7 @@ def segmind_bridge(
         site,
         SEGMIND_API_KEY=segmind.api_key,
         SEGMIND_WORKFLOW_URL=segmind.workflow_url,
+        SEGMIND_POLL_SCHEDULE="fixed",  # the fake's runs take a second, not Segmind's 35 s
         SEGMIND_POLL_INTERVAL="0.1",
         SEGMIND_DEADLINE="30",
         SEGMIND_CREDITS_RECHECK="1",  # a 406 pauses the key: for 1 s, not the tests after it

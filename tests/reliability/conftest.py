@@ -73,6 +73,7 @@ def start_bridge(
             "SEGMIND_API_KEY": segmind.api_key,
             "SEGMIND_WORKFLOW_URL": segmind.workflow_url,
             "BRIDGE_DOWNLOAD_ALLOW": "127.0.0.1/32",  # the fake serves its images on loopback
+            "SEGMIND_POLL_SCHEDULE": "fixed",  # the fake's runs take a second, not 35 s
             "SEGMIND_POLL_INTERVAL": "0.1",
             "SEGMIND_DEADLINE": "60",
             "BRIDGE_WORKERS": "4",
