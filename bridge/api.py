@@ -39,7 +39,8 @@ def _rejected(exc: WebhookRejected) -> ResponseReturnValue:
 
 @api.post("/webhook")
 def webhook() -> ResponseReturnValue:
-    """Verifies the signature on the raw body, validates, records the job, enqueues it."""
+    """Verifies the signature on the raw body, validates, records the job (answering once it
+    is on disk), and queues it from a background thread."""
     services = _services()
     body = _body()
     webhook_id = services.verifier.verify(body, _signature_headers())
@@ -64,7 +65,7 @@ def webhook() -> ResponseReturnValue:
         )
     )
     if created:
-        services.queue.enqueue(job.id)
+        services.enqueuer.submit(job.id)
         log.info("job %s queued for post %s", job.id, job.post_id)
     return jsonify(job_id=job.id, status=job.state.value, duplicate=not created), (
         202 if created else 200

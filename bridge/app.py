@@ -10,6 +10,7 @@ from bridge.api import api
 from bridge.backfill import MissingPostSource, RunStore
 from bridge.backfill_api import BackfillServices, backfills
 from bridge.config import Settings
+from bridge.enqueuer import BackgroundEnqueuer
 from bridge.jobs import JobStore
 from bridge.services import Services
 from bridge.tasks import JobQueue, create_queue
@@ -32,10 +33,12 @@ def create_app(
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     store = JobStore(settings.jobs_db)
+    queue = queue or create_queue(settings)
     app.extensions["bridge"] = Services(
         settings=settings,
         store=store,
-        queue=queue or create_queue(settings),
+        queue=queue,
+        enqueuer=BackgroundEnqueuer(queue.enqueue),
         verifier=SignatureVerifier(settings.webhook_secret),
         wordpress=create_wordpress(settings),
     )

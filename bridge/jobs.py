@@ -17,6 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from bridge.group_commit import GroupCommit
 from bridge.sqlite import connect
 
 
@@ -151,6 +152,7 @@ class JobStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._writer = GroupCommit(path, synchronous="NORMAL")
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
@@ -184,9 +186,12 @@ class JobStore:
         With ``run_id`` the job belongs to that backfill run and is held back (``waiting``)
         until the run's feeder queues it; a job waiting in another run counts as under way
         for it, but not for a publish, which must not wait behind a backfill.
+
+        Concurrent calls share one transaction (group commit); each returns once that
+        transaction has committed, so the job is on disk.
         """
-        ((job, created),) = self.create_many([new], run_id=run_id)
-        return job, created
+        row, created = self._writer.run(lambda db: _create(db, new, run_id, time.time()))
+        return _job(row), created
 
     def create_many(
         self, news: Iterable[NewJob], *, run_id: str | None = None
