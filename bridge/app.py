@@ -32,7 +32,7 @@ def create_app(
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    store = JobStore(settings.jobs_db)
+    store = JobStore(settings.jobs_db, create_sync=settings.intake_sync.upper())
     queue = queue or create_queue(settings)
     app.extensions["bridge"] = Services(
         settings=settings,

@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from bridge import __version__
@@ -14,27 +15,17 @@ from bridge.config import ConfigError, Settings
 
 
 def _web(settings: Settings, args: argparse.Namespace) -> int:
-    from gunicorn.app.base import BaseApplication
-
     from bridge.app import create_app
+    from bridge.web_server import serve
 
-    app = create_app(settings)
-
-    class _Server(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            self.cfg.set("bind", f"{settings.host}:{settings.port}")
-            self.cfg.set("workers", args.processes)
-            self.cfg.set("threads", args.threads)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("accesslog", "-" if args.access_log else None)
-            self.cfg.set("loglevel", settings.log_level.lower())
-            # gunicorn's control socket has one path per user: two bridges would share it.
-            self.cfg.set("control_socket_disable", True)
-
-        def load(self) -> Any:
-            return app
-
-    _Server().run()
+    overrides: dict[str, Any] = {}
+    if args.processes is not None:
+        overrides["workers"] = args.processes
+    if args.threads is not None:
+        overrides["threads"] = args.threads
+    if args.access_log:
+        overrides["accesslog"] = "-"
+    serve(create_app(settings), settings, config_file=args.config, overrides=overrides)
     return 0
 
 
@@ -107,9 +98,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     web = commands.add_parser("web", help="serve the webhook endpoint (gunicorn)")
-    web.add_argument("--processes", type=int, default=2, help="gunicorn worker processes")
-    web.add_argument("--threads", type=int, default=4, help="threads per process")
+    web.add_argument(
+        "--processes", type=int, help="gunicorn worker processes (default BRIDGE_WEB_PROCESSES)"
+    )
+    web.add_argument("--threads", type=int, help="threads per process (default BRIDGE_WEB_THREADS)")
     web.add_argument("--access-log", action="store_true", help="log every request")
+    web.add_argument(
+        "--config", type=Path, help="a gunicorn config file read after the bridge's settings"
+    )
     web.set_defaults(handler=_web)
     worker = commands.add_parser("worker", help="run queued jobs (threads: BRIDGE_WORKERS)")
     worker.set_defaults(handler=_worker)

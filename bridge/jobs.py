@@ -150,9 +150,10 @@ _COLUMNS = tuple(f.name for f in fields(Job))
 class JobStore:
     """SQLite-backed job records, safe to share between threads and processes."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, create_sync: str = "FULL") -> None:
+        """``create_sync`` is how :meth:`create` commits (``bridge.sqlite.SYNCHRONOUS``)."""
         self.path = path
-        self._writer = GroupCommit(path, synchronous="NORMAL")
+        self._writer = GroupCommit(path, synchronous=create_sync)
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
