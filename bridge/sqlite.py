@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 SYNCHRONOUS = ("FULL", "NORMAL")
 """``FULL``: a commit is on disk when it returns (one fsync per commit). ``NORMAL`` (in WAL
@@ -21,6 +22,15 @@ def open_connection(path: Path, *, synchronous: str = "FULL") -> sqlite3.Connect
     db.row_factory = sqlite3.Row
     db.execute(f"PRAGMA synchronous={synchronous}")
     return db
+
+
+class NormalSyncConnection(sqlite3.Connection):
+    """A connection that commits with ``synchronous=NORMAL``; for files whose content the job
+    record can rebuild, such as the queue (``sqlite3.connect(..., factory=...)``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.execute("PRAGMA synchronous=NORMAL")
 
 
 @contextmanager

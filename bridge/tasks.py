@@ -20,6 +20,7 @@ from bridge.jobs import JobStore
 from bridge.leases import LeaseKeeper, Leases, new_owner
 from bridge.pipeline import Pipeline, RetryLater, RetryPolicy
 from bridge.providers import create_provider
+from bridge.sqlite import NormalSyncConnection
 from bridge.wordpress import create_wordpress
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,9 @@ def create_queue(settings: Settings, *, immediate: bool = False) -> JobQueue:
         filename=str(settings.queue_db),
         results=False,
         immediate=immediate,
+        # The queue only wakes the worker; a lost entry is queued again by the sweep, so its
+        # commits need not wait for the disk (WAL with NORMAL: safe from corruption).
+        factory=NormalSyncConnection,
     )
     pipeline = _lazy(lambda: build_pipeline(settings))
     feeder = _lazy(
