@@ -1,9 +1,14 @@
 # make bench: every benchmark (~10 min), figures printed and written to bench/RESULTS.md.
 # make bench-quick: a few seconds of each (smoke test).
-.PHONY: bench bench-quick
+# make load: the 60 s saturation load test of the webhook intake (accepted, rejected, lost).
+.PHONY: bench bench-quick load
 
 bench:
 	bash scripts/bench.sh
 
 bench-quick:
 	bash scripts/bench.sh --quick
+
+load:
+	bash scripts/bootstrap.sh
+	.venv/bin/python -m bench.load --seconds 60
