@@ -20,15 +20,21 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.intake import SECRET, SITE_URL, server
+import httpx
+
+from bench.intake import SECRET, SITE_URL
 from bench.signing import Signer, payload
 from bridge.config import Settings
 from bridge.tasks import create_queue
@@ -55,6 +61,9 @@ class LoadReport:
     """Accepted job ids that have a job record."""
     queued: int = 0
     """Accepted job ids whose job is in the worker's queue."""
+    left_to_sweep: int = 0
+    """Accepted, recorded, not in the queue (the server died first): the sweep queues them."""
+    killed_at: float | None = None
     rejected: Counter[str] = field(default_factory=Counter)
     """Non-202 answers by ``status error`` (``200 duplicate`` for a redelivery)."""
     unanswered: int = 0
@@ -66,7 +75,8 @@ class LoadReport:
 
     @property
     def lost(self) -> int:
-        return self.accepted - min(self.recorded, self.queued)
+        """Accepted with no job record, or recorded but neither queued nor left to the sweep."""
+        return self.accepted - self.recorded + (self.recorded - self.queued - self.left_to_sweep)
 
     @property
     def rate(self) -> float:
@@ -76,6 +86,11 @@ class LoadReport:
         rows = [
             ("server", f"bridge web, {self.processes} processes × {self.threads} threads"),
             ("clients", f"wrk, {self.connections} connections, {self.seconds:.0f} s"),
+            *(
+                [("bridge web killed (SIGKILL, every process)", f"at {self.killed_at:g} s")]
+                if self.killed_at is not None
+                else []
+            ),
             ("requests answered", f"{self.requests} ({self.rate:.0f}/s)"),
             (
                 "latency p50 / p99 / max (ms)",
@@ -84,6 +99,7 @@ class LoadReport:
             ("accepted (202)", str(self.accepted)),
             ("  with a job record", str(self.recorded)),
             ("  in the worker's queue", str(self.queued)),
+            ("  not queued, left to the sweep", str(self.left_to_sweep)),
             ("lost", str(self.lost)),
         ]
         for reason, count in sorted(self.rejected.items()):
@@ -91,8 +107,9 @@ class LoadReport:
         rows += [
             ("unanswered (socket errors, timeouts)", str(self.unanswered)),
             ("job records in all", str(self.jobs_in_record)),
-            ("webhook ids sent twice by wrk (pool exhausted)", str(self.reused_ids)),
         ]
+        if self.killed_at is None:  # after a kill wrk counts every refused connection as sent
+            rows.append(("webhook ids sent twice by wrk (pool exhausted)", str(self.reused_ids)))
         width = max(len(name) for name, _ in rows)
         return [f"  {name.ljust(width)}  {value}" for name, value in rows]
 
@@ -116,12 +133,20 @@ def write_pool(path: Path, size: int) -> None:
     path.write_text("".join(lines))
 
 
-def run_load(seconds: int, connections: int = 100, workdir: Path | None = None) -> LoadReport:
+def run_load(
+    seconds: int,
+    connections: int = 100,
+    workdir: Path | None = None,
+    *,
+    kill_at: float | None = None,
+) -> LoadReport:
     """Runs the load test; ``workdir`` keeps the bridge's files and logs (default: a
-    temporary directory, removed afterwards)."""
+    temporary directory, removed afterwards). With ``kill_at``, every process of ``bridge
+    web`` is killed (SIGKILL) that many seconds into the run, and wrk goes on against the
+    closed port."""
     if workdir is None:
         with tempfile.TemporaryDirectory(prefix="fib-load-") as tmp:
-            return run_load(seconds, connections, Path(tmp))
+            return run_load(seconds, connections, Path(tmp), kill_at=kill_at)
     port = free_port()
     env = {
         "BRIDGE_WEBHOOK_SECRET": SECRET,
@@ -138,19 +163,72 @@ def run_load(seconds: int, connections: int = 100, workdir: Path | None = None) 
         connections=connections,
         processes=settings.web_processes,
         threads=settings.web_threads,
+        killed_at=kill_at,
     )
     pool, answers = workdir / "pool.tsv", workdir / "answers.tsv"
     write_pool(pool, seconds * POOL_PER_SECOND)
-    with server(["-m", "bridge.cli", "web"], env, port, workdir / "web.log") as url:
-        _wrk(url, pool, answers, seconds, connections)
+    web = _start_web(env, port, workdir / "web.log")
+    killer = threading.Timer(kill_at or 0, os.killpg, (web.pid, signal.SIGKILL))
+    try:
+        if kill_at is not None:
+            killer.start()
+        _wrk(f"http://127.0.0.1:{port}/webhook", pool, answers, seconds, connections)
+    finally:
+        killer.cancel()
+        if web.poll() is None and kill_at is None:
+            os.killpg(web.pid, signal.SIGTERM)  # as systemd stops it: answer, drain, exit
+        elif web.poll() is None:
+            os.killpg(web.pid, signal.SIGKILL)
+        web.wait(timeout=60)
     accepted = _read_answers(answers, report)
     recorded = _recorded_job_ids(settings)
     queued = create_queue(settings).queued_job_ids()
     report.accepted = len(accepted)
     report.recorded = len(accepted & recorded)
     report.queued = len(accepted & queued)
+    report.left_to_sweep = len(_sweepable(settings, (accepted & recorded) - queued))
     report.jobs_in_record = len(recorded)
     return report
+
+
+def _start_web(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    """``bridge web`` in a process group of its own, once it answers ``/healthz``."""
+    with log.open("ab") as out:
+        web = subprocess.Popen(
+            [sys.executable, "-m", "bridge.cli", "web"],
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 60
+    while True:
+        if web.poll() is not None:
+            raise RuntimeError(f"bridge web exited: {log.read_text()[-2000:]}")
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return web
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                os.killpg(web.pid, signal.SIGKILL)
+                raise RuntimeError("bridge web did not start") from None
+            time.sleep(0.1)
+
+
+def _sweepable(settings: Settings, job_ids: set[str]) -> set[str]:
+    """Those of ``job_ids`` that the worker's sweep queues once their grace has passed:
+    queued, no worker's lease (``bridge.leases.Leases.take_stalled``)."""
+    if not job_ids:
+        return set()
+    db = sqlite3.connect(f"file:{settings.jobs_db}?mode=ro", uri=True, timeout=30)
+    try:
+        rows = db.execute(
+            "SELECT id FROM jobs WHERE state = 'queued' AND lease_owner IS NULL "
+            "AND lease_until IS NULL"
+        )
+        return job_ids & {str(row[0]) for row in rows}
+    finally:
+        db.close()
 
 
 def _wrk(url: str, pool: Path, answers: Path, seconds: int, connections: int) -> None:
@@ -187,8 +265,6 @@ def _read_answers(path: Path, report: LoadReport) -> set[str]:
 
 
 def _recorded_job_ids(settings: Settings) -> set[str]:
-    import sqlite3
-
     db = sqlite3.connect(f"file:{settings.jobs_db}?mode=ro", uri=True, timeout=30)
     try:
         return {str(row[0]) for row in db.execute("SELECT id FROM jobs")}
@@ -200,8 +276,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--connections", type=int, default=100)
+    parser.add_argument(
+        "--kill-at", type=float, help="SIGKILL every bridge web process this many seconds in"
+    )
     args = parser.parse_args(argv)
-    report = run_load(args.seconds, args.connections)
+    report = run_load(args.seconds, args.connections, kill_at=args.kill_at)
     print("Saturation load test: signed webhooks against bridge web")
     print("\n".join(report.lines()))
     return 0 if report.lost == 0 else 1

@@ -27,3 +27,18 @@ def test_no_accepted_webhook_is_lost_at_saturation(
     assert report.recorded == report.accepted
     assert report.queued == report.accepted
     assert report.lost == 0
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="needs wrk (Debian package wrk)")
+def test_killing_every_web_process_mid_load_loses_no_accepted_webhook(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 202 is answered only once the job is on disk: after a SIGKILL of the whole server,
+    each accepted job is recorded, and either queued or left for the worker's sweep."""
+    report = run_load(6, workdir=tmp_path, kill_at=3)
+    with capsys.disabled():
+        print("\nSaturation load test, bridge web killed 3 s into 6 s:")
+        print("\n".join(report.lines()))
+    assert report.accepted > 0
+    assert report.recorded == report.accepted
+    assert report.lost == 0
