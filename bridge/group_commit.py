@@ -1,13 +1,18 @@
-"""Group commit: one writer thread runs the writes of many request threads in shared
-transactions, so concurrent webhooks pay for one commit (and one fsync) together.
+"""Group commit: the writes of many request threads share transactions, so concurrent
+webhooks pay for one commit (and one fsync) together.
 
-A caller of :meth:`GroupCommit.run` waits until the transaction holding its write has
-committed, so a caller that got a result knows its write is on disk. Each write runs under a
-savepoint of its own: one that raises is rolled back alone and its caller gets the exception,
-while the rest of the batch commits. A failed ``COMMIT`` fails every caller of that batch.
+There is no writer thread. A caller adds its write to the pending list and takes the commit
+lock; whoever holds it commits everything pending in one transaction. A caller that gets the
+lock and finds its write already committed by the previous holder returns at once, so under
+load most callers wait once and never commit themselves.
 
-The thread and its connection belong to the process that started them: after a ``fork``
-(gunicorn starts its workers that way) the child starts its own on first use.
+A caller of :meth:`GroupCommit.run` returns only once the transaction holding its write has
+committed. Each write runs under a savepoint of its own: one that raises is rolled back alone
+and its caller gets the exception, while the rest of the batch commits. A failed ``COMMIT``
+fails every caller of that batch.
+
+The connection and the locks belong to the process that made them: after a ``fork`` (gunicorn
+starts its workers that way) the child makes its own on first use.
 """
 
 from __future__ import annotations
@@ -15,80 +20,88 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from bridge.sqlite import open_connection
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
-Write = Callable[[sqlite3.Connection], Any]
-MAX_BATCH = 256
-"""Most writes in one transaction: keeps each transaction's hold on the write lock short."""
+
+
+class _Write(Generic[_T]):
+    """One caller's write and, once its transaction ended, its result or exception."""
+
+    __slots__ = ("write", "done", "result", "error")
+
+    def __init__(self, write: Callable[[sqlite3.Connection], _T]) -> None:
+        self.write = write
+        self.done = False
+        self.result: _T | None = None
+        self.error: BaseException | None = None
+
+
+class _ProcessState:
+    """What one process uses: the pending writes, the commit lock, the connection."""
+
+    def __init__(self) -> None:
+        self.pending_lock = threading.Lock()
+        self.pending: list[_Write[Any]] = []
+        self.commit_lock = threading.Lock()
+        self.db: sqlite3.Connection | None = None
+        self.flock = -1
 
 
 class GroupCommit:
     """Batches writes to the SQLite file ``path`` from any number of threads."""
 
-    def __init__(
-        self, path: Path, *, synchronous: str = "FULL", max_batch: int = MAX_BATCH
-    ) -> None:
+    def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
         self.path = path
         self.synchronous = synchronous
-        self.max_batch = max_batch
         self._lock = threading.Lock()
         self._pid = -1
-        self._pending: queue.SimpleQueue[tuple[Write, Future[Any]]] = queue.SimpleQueue()
+        self._state = _ProcessState()
 
     def run(self, write: Callable[[sqlite3.Connection], _T]) -> _T:
         """Runs ``write(connection)`` inside a transaction and returns its result once that
         transaction has committed; raises what ``write`` or the commit raised."""
-        done: Future[_T] = Future()
-        self._started().put((write, done))
-        return done.result()
+        state = self._process_state()
+        mine = _Write(write)
+        with state.pending_lock:
+            state.pending.append(mine)
+        with state.commit_lock:
+            if not mine.done:
+                with state.pending_lock:
+                    batch, state.pending = state.pending, []
+                self._commit(state, batch)
+        if mine.error is not None:
+            raise mine.error
+        return mine.result  # type: ignore[return-value]
 
-    def _started(self) -> queue.SimpleQueue[tuple[Write, Future[Any]]]:
-        """The queue of this process's writer thread, started on first use."""
+    def _process_state(self) -> _ProcessState:
         with self._lock:
             if self._pid != os.getpid():
                 self._pid = os.getpid()
-                self._pending = queue.SimpleQueue()
-                threading.Thread(
-                    target=self._serve,
-                    args=(self._pending,),
-                    name=f"group-commit:{self.path.name}",
-                    daemon=True,
-                ).start()
-            return self._pending
+                self._state = _ProcessState()
+            return self._state
 
-    def _serve(self, pending: queue.SimpleQueue[tuple[Write, Future[Any]]]) -> None:
-        db: sqlite3.Connection | None = None
-        lock = -1
-        while True:
-            batch = [pending.get()]
-            while len(batch) < self.max_batch:
-                try:
-                    batch.append(pending.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                if db is None:
-                    db = open_connection(self.path, synchronous=self.synchronous)
-                if lock < 0:
-                    lock = os.open(f"{self.path}.write-lock", os.O_RDWR | os.O_CREAT, 0o600)
-            except (sqlite3.Error, OSError) as exc:
-                log.error("cannot open %s: %s", self.path, exc)
-                for _, done in batch:
-                    done.set_exception(exc)
-                continue
-            with _write_lock(lock):
-                _commit(db, batch)
+    def _commit(self, state: _ProcessState, batch: list[_Write[Any]]) -> None:
+        """Runs ``batch`` in one transaction; every write in it ends done."""
+        try:
+            if state.db is None:
+                state.db = open_connection(self.path, synchronous=self.synchronous)
+            if state.flock < 0:
+                state.flock = os.open(f"{self.path}.write-lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except (sqlite3.Error, OSError) as exc:
+            log.error("cannot open %s: %s", self.path, exc)
+            _settle(batch, exc)
+            return
+        with _write_lock(state.flock):
+            _transaction(state.db, batch)
 
 
 @contextmanager
@@ -102,18 +115,16 @@ def _write_lock(fd: int) -> Iterator[None]:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-def _commit(db: sqlite3.Connection, batch: list[tuple[Write, Future[Any]]]) -> None:
-    """Runs one batch in one transaction and settles every caller's future."""
-    results: list[tuple[Future[Any], Any]] = []
+def _transaction(db: sqlite3.Connection, batch: list[_Write[Any]]) -> None:
     try:
         db.execute("BEGIN IMMEDIATE")
-        for write, done in batch:
+        for item in batch:
             db.execute("SAVEPOINT one_write")
             try:
-                results.append((done, write(db)))
+                item.result = item.write(db)
             except Exception as exc:
                 db.execute("ROLLBACK TO one_write")
-                done.set_exception(exc)
+                item.error = exc
             finally:
                 db.execute("RELEASE one_write")
         db.execute("COMMIT")
@@ -121,9 +132,15 @@ def _commit(db: sqlite3.Connection, batch: list[tuple[Write, Future[Any]]]) -> N
         log.error("a batch of %s writes failed to commit: %s", len(batch), exc)
         if db.in_transaction:
             db.execute("ROLLBACK")
-        for _, done in batch:
-            if not done.done():
-                done.set_exception(exc)
+        _settle(batch, exc)
         return
-    for done, result in results:
-        done.set_result(result)
+    for item in batch:
+        item.done = True
+
+
+def _settle(batch: list[_Write[Any]], exc: BaseException) -> None:
+    """Ends every write of a failed batch with ``exc``, unless it already failed alone."""
+    for item in batch:
+        if item.error is None:
+            item.result, item.error = None, exc
+        item.done = True

@@ -1,4 +1,4 @@
-"""Job inserts through group commit: many request threads, one writer, nothing lost."""
+"""Job inserts through group commit: many request threads share transactions, nothing lost."""
 
 from __future__ import annotations
 
@@ -77,10 +77,10 @@ def test_a_failing_write_fails_only_its_own_caller(tmp_path: Path) -> None:
     assert len(_rows(store.path)) == 20
 
 
-def test_a_forked_process_writes_with_its_own_writer(tmp_path: Path) -> None:
+def test_a_forked_process_writes_with_its_own_connection(tmp_path: Path) -> None:
     """gunicorn builds the app (and its store) before forking its workers."""
     store = JobStore(tmp_path / "jobs.sqlite3")
-    store.create(_new(1))  # the parent's writer thread is running now
+    store.create(_new(1))  # the parent has its connection and locks now
     child = multiprocessing.get_context("fork").Process(target=lambda: store.create(_new(2)))
     child.start()
     child.join(timeout=60)
