@@ -73,7 +73,9 @@ class Settings:
     access_log: bool = False
     control_socket: Path | None = None
     """gunicorn's control socket (for ``gunicornc``); None: none."""
-    intake_sync: IntakeSyncName = "normal"
+    intake_sync: IntakeSyncName = "full"
+    """How a webhook's job is committed before its 202: ``full`` (on disk, fsync shared by a
+    group commit) or ``normal`` (survives a crash of the bridge, not a power loss)."""
 
     @property
     def jobs_db(self) -> Path:
@@ -162,9 +164,9 @@ class Settings:
             web_timeout=reader.number("BRIDGE_WEB_TIMEOUT", 30.0, low=1, high=3600),
             access_log=reader.choice("BRIDGE_ACCESS_LOG", ("off", "on"), "off") == "on",
             control_socket=_control_socket(reader, data_dir),
-            intake_sync="full"
-            if reader.choice("BRIDGE_INTAKE_SYNC", ("normal", "full"), "normal") == "full"
-            else "normal",
+            intake_sync="normal"
+            if reader.choice("BRIDGE_INTAKE_SYNC", ("full", "normal"), "full") == "normal"
+            else "full",
         )
         if problems:
             raise ConfigError(problems)

@@ -34,6 +34,14 @@ def test_defaults_serve_on_loopback_with_two_processes_quietly(secret: str, tmp_
     assert options["timeout"] == 30
 
 
+def test_a_webhook_job_is_on_disk_before_its_202_unless_told_otherwise(
+    secret: str, tmp_path: Path
+) -> None:
+    assert Settings.from_env(_env(secret, tmp_path)).intake_sync == "full"
+    normal = Settings.from_env(_env(secret, tmp_path, BRIDGE_INTAKE_SYNC="NORMAL"))
+    assert normal.intake_sync == "normal"
+
+
 def test_settings_from_the_environment_reach_gunicorn(secret: str, tmp_path: Path) -> None:
     env = _env(
         secret,
