@@ -90,18 +90,19 @@ class GroupCommit:
             return self._state
 
     def _commit(self, state: _ProcessState, batch: list[_Write[Any]]) -> None:
-        """Runs ``batch`` in one transaction; every write in it ends done."""
+        """Runs ``batch`` in one transaction; every write in it ends done, whatever happens."""
         try:
             if state.db is None:
                 state.db = open_connection(self.path, synchronous=self.synchronous)
             if state.flock < 0:
                 state.flock = os.open(f"{self.path}.write-lock", os.O_RDWR | os.O_CREAT, 0o600)
-        except (sqlite3.Error, OSError) as exc:
-            log.error("cannot open %s: %s", self.path, exc)
+            with _write_lock(state.flock):
+                _transaction(state.db, batch)
+        except BaseException as exc:
+            log.error("a batch of %s writes to %s failed: %s", len(batch), self.path, exc)
             _settle(batch, exc)
-            return
-        with _write_lock(state.flock):
-            _transaction(state.db, batch)
+            if not isinstance(exc, Exception):
+                raise
 
 
 @contextmanager
@@ -128,12 +129,10 @@ def _transaction(db: sqlite3.Connection, batch: list[_Write[Any]]) -> None:
             finally:
                 db.execute("RELEASE one_write")
         db.execute("COMMIT")
-    except Exception as exc:
-        log.error("a batch of %s writes failed to commit: %s", len(batch), exc)
+    except BaseException:
         if db.in_transaction:
             db.execute("ROLLBACK")
-        _settle(batch, exc)
-        return
+        raise
     for item in batch:
         item.done = True
 
@@ -141,6 +140,6 @@ def _transaction(db: sqlite3.Connection, batch: list[_Write[Any]]) -> None:
 def _settle(batch: list[_Write[Any]], exc: BaseException) -> None:
     """Ends every write of a failed batch with ``exc``, unless it already failed alone."""
     for item in batch:
-        if item.error is None:
+        if not item.done and item.error is None:
             item.result, item.error = None, exc
         item.done = True

@@ -87,3 +87,12 @@ def test_a_forked_process_writes_with_its_own_connection(tmp_path: Path) -> None
     assert child.exitcode == 0
     store.create(_new(3))
     assert sorted(post_id for _, post_id in _rows(store.path)) == [1, 2, 3]
+
+
+def test_when_the_database_cannot_be_opened_every_caller_gets_the_error(tmp_path: Path) -> None:
+    writer = GroupCommit(tmp_path / "no such directory" / "jobs.sqlite3")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(writer.run, lambda db: 1) for _ in range(8)]
+    for future in futures:
+        with pytest.raises(sqlite3.OperationalError, match="unable to open"):
+            future.result()
