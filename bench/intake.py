@@ -27,6 +27,7 @@ from bench.report import Result
 from bench.signing import Signer, payload
 from bench.stack import Stack, job_states
 from bench.stats import mean
+from bridge.config import Settings
 from devenv.bridge_process import free_port
 
 LUA = Path(__file__).resolve().parent / "webhooks.lua"
@@ -91,8 +92,9 @@ def wrk(url: str, pool: Path, seconds: int) -> WrkRun:
 
 
 @contextmanager
-def server(args: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[str]:
-    """Runs a web server process until the block ends; yields its URL."""
+def server(args: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[tuple[str, int]]:
+    """Runs a web server in a process group of its own until the block ends; yields its
+    webhook URL and the group's id."""
     with log.open("ab") as out:
         proc = subprocess.Popen(
             [sys.executable, *args],
@@ -114,10 +116,24 @@ def server(args: list[str], env: dict[str, str], port: int, log: Path) -> Iterat
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{args} did not start") from None
                 time.sleep(0.1)
-        yield url + "/webhook"
+        yield url + "/webhook", proc.pid
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
+
+
+def group_cpu_seconds(group: int) -> float:
+    """CPU time (user + system) used so far by the live processes of a process group."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[2]) == group:  # fields[2] is the process group (field 5 of stat)
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+    return total / ticks
 
 
 def run(stack: Stack, quick: bool) -> Result:
@@ -131,6 +147,8 @@ def run(stack: Stack, quick: bool) -> Result:
         result.notes.append("wrk is not installed (Debian package wrk): not measured.")
         return result
     runs: dict[str, list[WrkRun]] = {"bare": [], "bridge": []}
+    processes = threads = 0
+    cpu = {"bare": 0.0, "bridge": 0.0}
     with tempfile.TemporaryDirectory(prefix="fib-intake-") as tmp:
         root = Path(tmp)
         bare_port, bridge_port = free_port(), free_port()
@@ -143,10 +161,18 @@ def run(stack: Stack, quick: bool) -> Result:
             "BRIDGE_PORT": str(bridge_port),
             "BRIDGE_LOG_LEVEL": "WARNING",
         }
-        bare_args = ["-m", "bench.bare_app", "--port", str(bare_port)]
+        server_settings = Settings.from_env({**os.environ, **bridge_env})
+        processes, threads = server_settings.web_processes, server_settings.web_threads
+        bare_args = [
+            *("-m", "bench.bare_app", "--port", str(bare_port)),
+            *("--processes", str(processes), "--threads", str(threads)),
+        ]
         with (
-            server(bare_args, {}, bare_port, root / "bare.log") as bare_url,
-            server(["-m", "bridge.cli", "web"], bridge_env, bridge_port, root / "web.log") as url,
+            server(bare_args, {}, bare_port, root / "bare.log") as (bare_url, bare_group),
+            server(["-m", "bridge.cli", "web"], bridge_env, bridge_port, root / "web.log") as (
+                url,
+                bridge_group,
+            ),
         ):
             order = ["bare", "bridge", "bridge", "bare"] if rounds > 1 else ["bare", "bridge"]
             next_post = 1
@@ -154,7 +180,10 @@ def run(stack: Stack, quick: bool) -> Result:
                 pool = root / f"pool-{next_post}.tsv"
                 write_pool(pool, pool_size, next_post)
                 next_post += pool_size
+                group = bare_group if arm == "bare" else bridge_group
+                cpu_before = group_cpu_seconds(group)
                 runs[arm].append(wrk(bare_url if arm == "bare" else url, pool, seconds))
+                cpu[arm] += group_cpu_seconds(group) - cpu_before
         recorded = sum(job_states(root / "bridge").values())
     bare, bridge = runs["bare"], runs["bridge"]
     bare_rate, bridge_rate = mean([r.rate for r in bare]), mean([r.rate for r in bridge])
@@ -162,6 +191,12 @@ def run(stack: Stack, quick: bool) -> Result:
     result.add("bare: requests/s", bare_rate, "{:.0f}")
     result.add("bridge: requests/s", bridge_rate, "{:.0f}")
     result.add("bridge / bare throughput", bridge_rate / bare_rate, "{:.2f}")
+    bare_cpu = 1000 * cpu["bare"] / max(1, sum(r.requests for r in bare))
+    bridge_cpu = 1000 * cpu["bridge"] / max(1, sum(r.requests for r in bridge))
+    result.add("server CPU per request, bare / bridge (ms)", f"{bare_cpu:.3f} / {bridge_cpu:.3f}")
+    result.add(
+        "bare / bridge CPU per request", bare_cpu / bridge_cpu if bridge_cpu else 0, "{:.2f}"
+    )
     result.add(
         "bare: latency p50 / p99 (ms)",
         f"{max(r.p50_ms for r in bare):.1f} / {max(r.p99_ms for r in bare):.1f}",
@@ -180,7 +215,17 @@ def run(stack: Stack, quick: bool) -> Result:
     )
     result.add("bridge: requests that reused a webhook id", sum(r.reused_ids for r in bridge), "{}")
     result.notes.append(
-        f"gunicorn as `bridge web` runs it: 2 processes × 4 threads (gthread); wrk "
-        f"{WRK_THREADS} threads on the same machine. Latency is the worse of the runs."
+        f"gunicorn as `bridge web` runs it (bridge/web_server.py): {processes} processes × "
+        f"{threads} threads (gthread), for both servers; wrk {WRK_THREADS} threads on the same "
+        "machine. Latency is the worse of the runs."
+    )
+    result.notes.append(
+        "CPU per request is the servers' own CPU time (all their processes) over the requests "
+        "they answered; on a machine shared with other work it is steadier than requests/s, "
+        "and its ratio is the throughput ratio the servers would reach if CPU-bound alone."
+    )
+    result.notes.append(
+        "At saturation a closed loop of 100 clients waits 100 / throughput on average "
+        "(Little's law), so p99 ≤ 20 ms needs more than 5,000 answers/s from either server."
     )
     return result

@@ -42,7 +42,8 @@ def _rejected(exc: WebhookRejected) -> ResponseReturnValue:
 
 @api.post("/webhook")
 def webhook() -> ResponseReturnValue:
-    """Verifies the signature on the raw body, validates, records the job, enqueues it."""
+    """Verifies the signature on the raw body, validates, records the job (answering once it
+    is on disk), and queues it from a background thread."""
     services = _services()
     body = _body()
     webhook_id = services.verifier.verify(body, _signature_headers())
@@ -68,7 +69,7 @@ def webhook() -> ResponseReturnValue:
     )
     logcontext.bind(site=job.site_url, post_id=job.post_id, job_id=job.id)
     if created:
-        services.queue.enqueue(job.id)
+        services.enqueuer.submit(job.id)
         log.info("job %s queued for post %s", job.id, job.post_id)
     else:
         record_duplicate(job.site_url)

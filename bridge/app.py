@@ -11,6 +11,7 @@ from bridge.api import api
 from bridge.backfill import MissingPostSource, RunStore
 from bridge.backfill_api import BackfillServices, backfills
 from bridge.config import Settings
+from bridge.enqueuer import BackgroundEnqueuer
 from bridge.jobs import JobStore
 from bridge.metrics_api import metrics, record_refusal
 from bridge.services import Services
@@ -33,11 +34,13 @@ def create_app(
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    store = JobStore(settings.jobs_db)
+    store = JobStore(settings.jobs_db, create_sync=settings.intake_sync.upper())
+    queue = queue or create_queue(settings, store=store)
     app.extensions["bridge"] = Services(
         settings=settings,
         store=store,
-        queue=queue or create_queue(settings, store=store),
+        queue=queue,
+        enqueuer=BackgroundEnqueuer(queue.enqueue),
         verifier=SignatureVerifier(settings.webhook_secret),
         wordpress=create_wordpress(settings),
     )

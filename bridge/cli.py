@@ -6,6 +6,8 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from bridge import __version__
@@ -16,35 +18,21 @@ from bridge.logs import configure_logging
 
 
 def _web(settings: Settings, args: argparse.Namespace) -> int:
-    from gunicorn.app.base import BaseApplication
-
     from bridge.app import create_app
-    from bridge.logs import gunicorn_logconfig
     from bridge.metrics_api import exposure_warning
+    from bridge.web_server import serve
 
-    app = create_app(settings)
-    access = bool(args.access_log)
+    if args.access_log:
+        settings = replace(settings, access_log=True)
     warning = exposure_warning(settings)
     if warning:
         logging.getLogger(__name__).warning("%s", warning)
-
-    class _Server(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            self.cfg.set("bind", f"{settings.host}:{settings.port}")
-            self.cfg.set("workers", args.processes)
-            self.cfg.set("threads", args.threads)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("accesslog", "-" if access else None)
-            self.cfg.set("loglevel", settings.log_level.lower())
-            if settings.log_format == "json":
-                self.cfg.set("logconfig_dict", gunicorn_logconfig(settings, access_log=access))
-            # gunicorn's control socket has one path per user: two bridges would share it.
-            self.cfg.set("control_socket_disable", True)
-
-        def load(self) -> Any:
-            return app
-
-    _Server().run()
+    overrides: dict[str, Any] = {}
+    if args.processes is not None:
+        overrides["workers"] = args.processes
+    if args.threads is not None:
+        overrides["threads"] = args.threads
+    serve(create_app(settings), settings, config_file=args.config, overrides=overrides)
     return 0
 
 
@@ -120,9 +108,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     web = commands.add_parser("web", help="serve the webhook endpoint (gunicorn)")
-    web.add_argument("--processes", type=int, default=2, help="gunicorn worker processes")
-    web.add_argument("--threads", type=int, default=4, help="threads per process")
+    web.add_argument(
+        "--processes", type=int, help="gunicorn worker processes (default BRIDGE_WEB_PROCESSES)"
+    )
+    web.add_argument("--threads", type=int, help="threads per process (default BRIDGE_WEB_THREADS)")
     web.add_argument("--access-log", action="store_true", help="log every request")
+    web.add_argument(
+        "--config", type=Path, help="a gunicorn config file read after the bridge's settings"
+    )
     web.set_defaults(handler=_web)
     worker = commands.add_parser("worker", help="run queued jobs (threads: BRIDGE_WORKERS)")
     worker.set_defaults(handler=_worker)

@@ -25,6 +25,8 @@ ProviderName = Literal["local", "segmind"]
 TransportName = Literal["rest", "xmlrpc"]
 PollScheduleName = Literal["fixed", "learned"]
 LogFormatName = Literal["text", "json"]
+IntakeSyncName = Literal["normal", "full"]
+UNIX_SOCKET_PATH_MAX = 107
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -75,6 +77,15 @@ class Settings:
     max_concurrency: int = 4
     rate_limit: RateLimit | None = None
     credits_recheck: float = 60.0
+    web_processes: int = 2
+    web_threads: int = 16
+    web_timeout: float = 30.0
+    access_log: bool = False
+    control_socket: Path | None = None
+    """gunicorn's control socket (for ``gunicornc``); None: none."""
+    intake_sync: IntakeSyncName = "full"
+    """How a webhook's job is committed before its 202: ``full`` (on disk, fsync shared by a
+    group commit) or ``normal`` (survives a crash of the bridge, not a power loss)."""
 
     @property
     def jobs_db(self) -> Path:
@@ -114,6 +125,7 @@ class Settings:
         if provider == "segmind" and not api_key:
             problems.append("BRIDGE_PROVIDER is 'segmind' but SEGMIND_API_KEY is not set")
         worker_threads = int(reader.number("BRIDGE_WORKERS", 4, low=1, high=64, integer=True))
+        data_dir = Path(reader.optional("BRIDGE_DATA_DIR") or "var").expanduser()
         settings = cls(
             webhook_secret=webhook_secret,
             wp_url=wp_url,
@@ -133,7 +145,7 @@ class Settings:
             else reader.number("SEGMIND_POLL_DENSE_INTERVAL", 3.0, low=0.01, high=300),
             poll_budget=reader.number("SEGMIND_POLL_BUDGET", 240.0, low=1, high=100000),
             provider_deadline=reader.number("SEGMIND_DEADLINE", 600.0, low=1, high=86400),
-            data_dir=Path(reader.optional("BRIDGE_DATA_DIR") or "var").expanduser(),
+            data_dir=data_dir,
             host=reader.optional("BRIDGE_HOST") or "127.0.0.1",
             port=int(reader.number("BRIDGE_PORT", 8080, low=1, high=65535, integer=True)),
             worker_threads=worker_threads,
@@ -166,10 +178,37 @@ class Settings:
             ),
             rate_limit=reader.rate("SEGMIND_RATE_LIMIT"),
             credits_recheck=reader.number("SEGMIND_CREDITS_RECHECK", 60.0, low=0.1, high=86400),
+            web_processes=int(
+                reader.number("BRIDGE_WEB_PROCESSES", 2, low=1, high=64, integer=True)
+            ),
+            web_threads=int(reader.number("BRIDGE_WEB_THREADS", 16, low=1, high=256, integer=True)),
+            web_timeout=reader.number("BRIDGE_WEB_TIMEOUT", 30.0, low=1, high=3600),
+            access_log=reader.choice("BRIDGE_ACCESS_LOG", ("off", "on"), "off") == "on",
+            control_socket=_control_socket(reader, data_dir),
+            intake_sync="normal"
+            if reader.choice("BRIDGE_INTAKE_SYNC", ("full", "normal"), "full") == "normal"
+            else "full",
         )
         if problems:
             raise ConfigError(problems)
         return settings
+
+
+def _control_socket(reader: _Reader, data_dir: Path) -> Path | None:
+    """``BRIDGE_CONTROL_SOCKET``: a path, ``off``, or by default ``gunicorn.ctl`` in the data
+    directory (left out when that path is too long for a Unix socket)."""
+    raw = reader.optional("BRIDGE_CONTROL_SOCKET")
+    if raw is not None and raw.lower() == "off":
+        return None
+    path = Path(raw).expanduser() if raw else data_dir / "gunicorn.ctl"
+    if len(os.fsencode(path.absolute())) <= UNIX_SOCKET_PATH_MAX:
+        return path
+    if raw:
+        reader.problems.append(
+            f"BRIDGE_CONTROL_SOCKET must be a path of at most {UNIX_SOCKET_PATH_MAX} bytes "
+            f"(a Unix socket), or off; got {raw!r}"
+        )
+    return None
 
 
 def _merge_config_file(env: dict[str, str], problems: list[str]) -> dict[str, str]:

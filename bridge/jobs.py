@@ -17,6 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from bridge.group_commit import GroupCommit
 from bridge.sqlite import connect
 
 
@@ -180,8 +181,10 @@ _COLUMNS = tuple(f.name for f in fields(Job))
 class JobStore:
     """SQLite-backed job records, safe to share between threads and processes."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, create_sync: str = "FULL") -> None:
+        """``create_sync`` is how :meth:`create` commits (``bridge.sqlite.SYNCHRONOUS``)."""
         self.path = path
+        self._writer = GroupCommit(path, synchronous=create_sync)
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
@@ -216,9 +219,12 @@ class JobStore:
         With ``run_id`` the job belongs to that backfill run and is held back (``waiting``)
         until the run's feeder queues it; a job waiting in another run counts as under way
         for it, but not for a publish, which must not wait behind a backfill.
+
+        Concurrent calls share one transaction (group commit); each returns once that
+        transaction has committed, so the job is on disk.
         """
-        ((job, created),) = self.create_many([new], run_id=run_id)
-        return job, created
+        row, created = self._writer.run(lambda db: _create(db, new, run_id, time.time()))
+        return _job(row), created
 
     def create_many(
         self, news: Iterable[NewJob], *, run_id: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bridge.config import Settings
+from bridge.enqueuer import BackgroundEnqueuer
 from bridge.jobs import JobStore
 from bridge.tasks import JobQueue
 from bridge.webhooks import SignatureVerifier
@@ -16,5 +17,7 @@ class Services:
     settings: Settings
     store: JobStore
     queue: JobQueue
+    enqueuer: BackgroundEnqueuer
+    """Queues new webhook jobs off the request path (``queue.enqueue`` in the background)."""
     verifier: SignatureVerifier
     wordpress: WordPressSite

@@ -26,6 +26,7 @@ from bridge.poll_timer import PollTimer
 from bridge.provider_metrics import ObservedProvider
 from bridge.providers import create_provider
 from bridge.providers.base import PollLater
+from bridge.sqlite import NormalSyncConnection
 from bridge.task_context import TaskContext
 from bridge.wakeups import Wakeups
 from bridge.wordpress import create_wordpress
@@ -82,6 +83,9 @@ def create_queue(
         filename=str(settings.queue_db),
         results=False,
         immediate=immediate,
+        # The queue only wakes the worker; a lost entry is queued again by the sweep, so its
+        # commits need not wait for the disk (WAL with NORMAL: safe from corruption).
+        factory=NormalSyncConnection,
     )
     jobs = store or JobStore(settings.jobs_db)  # creates the job record if needed
     TaskContext(settings.jobs_db).install(huey)  # logs and metrics know each task's job

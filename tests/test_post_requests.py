@@ -78,6 +78,7 @@ def test_two_editors_clicking_regenerate_at_once_make_one_job(app: Flask, secret
     _, second = _send(app, secret, regenerate)
     assert second["job_id"] == first["job_id"]
     services: Services = app.extensions["bridge"]
+    assert services.enqueuer.flush(timeout=30)
     assert services.queue.huey.pending_count() == 1
 
 
@@ -97,6 +98,7 @@ def test_bad_request_fields_are_refused_naming_the_field(
     assert answer["error"] == "invalid_payload"
     assert field in str(answer["message"])
     services: Services = app.extensions["bridge"]
+    assert services.enqueuer.flush(timeout=30)
     assert services.queue.huey.pending_count() == 0
 
 

@@ -26,7 +26,9 @@ def client(app: Flask) -> FlaskClient:
 
 
 def _queued(app: Flask) -> int:
+    """Queue entries, once the background enqueuer handed over all it was given."""
     services: Services = app.extensions["bridge"]
+    assert services.enqueuer.flush(timeout=30)
     return int(services.queue.huey.pending_count())
 
 
