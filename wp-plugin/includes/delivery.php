@@ -1,9 +1,14 @@
 <?php
 /**
- * Redelivery: a webhook the bridge did not receive (it was down or unreachable) is kept in
- * the post's meta and sent again by WP-Cron with exponential backoff, under the same
- * webhook-id each time, so the bridge recognises a redelivery it already has. Meanwhile
- * the editor sees "Queued" with a note that the plugin is waiting for the bridge.
+ * Delivery of the automatic webhooks, outside the time the editor waits for a save.
+ *
+ * A save that triggers records the delivery in the post's meta (the outbox) and marks the
+ * post "Queued"; the webhook is sent when the request ends, after the response has gone to
+ * the client where the server allows it (release_client()). A delivery the bridge did not
+ * accept (down, unreachable, 5xx), or one the request never got to send, stays recorded and
+ * WP-Cron sends it again with exponential backoff, under the same webhook-id each time, so
+ * the bridge recognises a redelivery it already has. Meanwhile the editor sees "Queued",
+ * with a note once the plugin is waiting for the bridge.
  *
  * @package FeaturedImageBridge
  */
@@ -15,7 +20,8 @@ if ( ! defined( 'ABSPATH' ) ) {
 }
 
 /**
- * Post meta that holds a pending delivery: webhook id, attempts so far, next try (Unix time).
+ * Post meta that holds a pending delivery: webhook id, event type, attempts so far, next
+ * try (Unix time).
  */
 const FIB_DELIVERY_META = '_fib_delivery';
 
@@ -30,6 +36,135 @@ const FIB_REDELIVER_HOOK = 'fib_redeliver';
 const FIB_DELIVERY_MAX_ATTEMPTS = 12;
 
 /**
+ * Records the webhook for a post in the outbox and sends it when the request ends.
+ *
+ * This is all a triggering save does: the delivery (one meta row), the "Queued" status, and a
+ * WP-Cron try one backoff step later in case the request never gets to send it. A delivery
+ * already pending for the post keeps its webhook-id, so the bridge counts it once.
+ *
+ * @param \WP_Post $post Post object as saved.
+ * @param string   $type Event type, see build_payload().
+ * @return void
+ */
+function queue_delivery( \WP_Post $post, $type ) {
+	$delivery         = pending_delivery( $post->ID ) ?? new_delivery( $type );
+	$delivery['type'] = $type;
+	$delivery['next'] = time() + redelivery_delay( max( 1, $delivery['attempts'] ) );
+	update_post_meta( $post->ID, FIB_DELIVERY_META, $delivery );
+	record_status( $post->ID, 'queued', '' );
+	if ( ! wp_next_scheduled( FIB_REDELIVER_HOOK, array( (int) $post->ID ) ) ) {
+		wp_schedule_single_event( $delivery['next'], FIB_REDELIVER_HOOK, array( (int) $post->ID ) );
+	}
+
+	deliveries_at_shutdown( (int) $post->ID );
+}
+
+/**
+ * A new delivery: a fresh webhook-id, no tries yet.
+ *
+ * @param string $type Event type, see build_payload().
+ * @return array{id: string, type: string, attempts: int}
+ */
+function new_delivery( $type ) {
+	return array(
+		'id'       => 'msg_' . str_replace( '-', '', wp_generate_uuid4() ),
+		'type'     => $type,
+		'attempts' => 0,
+	);
+}
+
+/**
+ * The posts whose delivery this request sends when it ends; adds one when given.
+ *
+ * The first one added starts an output buffer (when the server can only release the client
+ * that way) so that release_client() can tell the client where the response ends.
+ *
+ * @param int|null $post_id Post ID to add, null to only read.
+ * @return int[] Post IDs.
+ */
+function deliveries_at_shutdown( $post_id = null ) {
+	static $post_ids = array();
+
+	if ( null !== $post_id ) {
+		if ( array() === $post_ids && ! can_finish_request() && 'cli' !== PHP_SAPI && ! headers_sent() ) {
+			ob_start();
+		}
+		$post_ids[ $post_id ] = $post_id;
+	}
+
+	return array_values( $post_ids );
+}
+
+/**
+ * On shutdown: hands the response to the client, then sends the deliveries this request
+ * recorded. Runs before WordPress flushes the output buffers (wp_ob_end_flush_all, priority 1).
+ *
+ * @return void
+ */
+function send_deliveries_at_shutdown() {
+	$post_ids = deliveries_at_shutdown();
+	if ( array() === $post_ids ) {
+		return;
+	}
+
+	release_client();
+	foreach ( $post_ids as $post_id ) {
+		redeliver( $post_id );
+	}
+}
+
+/**
+ * Whether the server can end the response before the script ends (php-fpm, LiteSpeed).
+ *
+ * @return bool
+ */
+function can_finish_request() {
+	return function_exists( 'fastcgi_finish_request' ) || function_exists( 'litespeed_finish_request' );
+}
+
+/**
+ * Ends the response for the client, so that the work that follows does not keep it waiting.
+ *
+ * php-fpm and LiteSpeed have a function for it. Elsewhere (mod_php, `php -S`) the buffered
+ * response is sent with its length and "Connection: close", which lets the client finish
+ * reading; that is only done when every output buffer is a plain one that the plugin can
+ * measure (no compression), otherwise the client simply waits for the script to end.
+ *
+ * @return void
+ */
+function release_client() {
+	ignore_user_abort( true );
+	if ( function_exists( 'fastcgi_finish_request' ) ) {
+		fastcgi_finish_request();
+		return;
+	}
+	if ( function_exists( 'litespeed_finish_request' ) ) {
+		litespeed_finish_request();
+		return;
+	}
+
+	$buffers = ob_get_status( true );
+	if ( 'cli' === PHP_SAPI || headers_sent() || array() === $buffers || ini_get( 'zlib.output_compression' ) ) {
+		return;
+	}
+	foreach ( $buffers as $buffer ) {
+		$plain = 'default output handler' === $buffer['name'];
+		if ( ! $plain || ! ( $buffer['flags'] & PHP_OUTPUT_HANDLER_REMOVABLE ) ) {
+			return;
+		}
+	}
+
+	$body = '';
+	while ( ob_get_level() > 0 ) {
+		$body = (string) ob_get_clean() . $body;
+	}
+	header( 'Content-Length: ' . strlen( $body ) );
+	header( 'Connection: close' );
+	echo $body; // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- the response WordPress already built.
+	flush();
+}
+
+/**
  * Keeps a webhook the bridge did not receive and schedules its next try.
  *
  * Called when the bridge could not be reached or answered with a server error (5xx).
@@ -40,13 +175,7 @@ const FIB_DELIVERY_MAX_ATTEMPTS = 12;
  * @return void
  */
 function defer_delivery( $post_id, $reason ) {
-	$delivery = pending_delivery( $post_id );
-	if ( null === $delivery ) {
-		$delivery = array(
-			'id'       => 'msg_' . str_replace( '-', '', wp_generate_uuid4() ),
-			'attempts' => 0,
-		);
-	}
+	$delivery = pending_delivery( $post_id ) ?? new_delivery( 'post.published' );
 	++$delivery['attempts'];
 
 	if ( $delivery['attempts'] > FIB_DELIVERY_MAX_ATTEMPTS ) {
@@ -92,7 +221,7 @@ function redelivery_delay( $attempt ) {
  * The pending delivery of a post, or null.
  *
  * @param int $post_id Post ID.
- * @return array{id: string, attempts: int}|null
+ * @return array{id: string, type: string, attempts: int}|null
  */
 function pending_delivery( $post_id ) {
 	$delivery = get_post_meta( $post_id, FIB_DELIVERY_META, true );
@@ -100,14 +229,18 @@ function pending_delivery( $post_id ) {
 		return null;
 	}
 
+	$type = isset( $delivery['type'] ) && in_array( $delivery['type'], FIB_EVENT_TYPES, true ) ? $delivery['type'] : 'post.published';
+
 	return array(
 		'id'       => $delivery['id'],
+		'type'     => $type,
 		'attempts' => isset( $delivery['attempts'] ) ? (int) $delivery['attempts'] : 0,
 	);
 }
 
 /**
- * WP-Cron: sends a kept webhook again, signed afresh under its original webhook-id.
+ * Sends a post's recorded webhook, signed afresh under its original webhook-id: at the end
+ * of the request that recorded it, then from WP-Cron until the bridge accepts it.
  *
  * A post that no longer needs an image (unpublished, deleted, or given one meanwhile) is
  * dropped from the queue.
@@ -124,12 +257,14 @@ function redeliver( $post_id ) {
 		return;
 	}
 
-	if ( ! $post instanceof \WP_Post || 'publish' !== $post->post_status || has_post_thumbnail( $post ) || ! $settings['enabled'] ) {
+	// With "Only missing images" off, the save asked to replace the image the post has.
+	if ( ! $post instanceof \WP_Post || 'publish' !== $post->post_status || ! $settings['enabled'] || ( $settings['only_missing'] && has_post_thumbnail( $post ) ) ) {
 		delete_post_meta( $post_id, FIB_DELIVERY_META );
+		wp_clear_scheduled_hook( FIB_REDELIVER_HOOK, array( $post_id ) );
 		return;
 	}
 
-	$body      = (string) wp_json_encode( build_payload( $post ) );
+	$body      = (string) wp_json_encode( build_payload( $post, $delivery['type'] ) );
 	$timestamp = (string) time();
 	$signature = sign( $settings['secret'], $delivery['id'], $timestamp, $body );
 	if ( is_wp_error( $signature ) ) {
@@ -158,6 +293,7 @@ function redeliver( $post_id ) {
 	$code = is_wp_error( $response ) ? 0 : (int) wp_remote_retrieve_response_code( $response );
 	if ( $code > 0 && $code < 500 ) {
 		delete_post_meta( $post_id, FIB_DELIVERY_META );
+		wp_clear_scheduled_hook( FIB_REDELIVER_HOOK, array( $post_id ) );
 	}
 	handle_response( $post_id, $response, $settings['bridge_url'] );
 }
