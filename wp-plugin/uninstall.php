@@ -13,7 +13,7 @@ if ( ! defined( 'WP_UNINSTALL_PLUGIN' ) ) {
 
 /**
  * Removes the plugin's options (fib_settings, fib_backfill_run), its post meta and its
- * scheduled redeliveries on the current site.
+ * scheduled redeliveries and delivery sweep on the current site.
  *
  * @return void
  */
@@ -21,6 +21,7 @@ function fib_uninstall_site() {
 	delete_option( 'fib_settings' );
 	delete_option( 'fib_backfill_run' );
 	wp_unschedule_hook( 'fib_redeliver' );
+	wp_unschedule_hook( 'fib_deliver_due' );
 
 	$fib_meta_keys = array(
 		'_fib_status',

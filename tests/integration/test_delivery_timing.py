@@ -112,27 +112,34 @@ def test_a_delivery_the_request_never_sent_is_sent_by_wp_cron(
     site: LocalWordPress, held_bridge: HeldBridge
 ) -> None:
     # The request that publishes dies before its shutdown: the shutdown action never runs.
+    # (Deliveries come due at once here instead of a minute later.)
+    due_now = "add_filter( 'fib_redelivery_delay', '__return_zero' );\n"
     recorded = json.loads(
         site.php(
-            "remove_action( 'shutdown',"
+            due_now + "remove_action( 'shutdown',"
             " 'FeaturedImageBridge\\\\send_deliveries_at_shutdown', 0 );\n"
             "$post_id = wp_insert_post( array( 'post_title' => 'Its request was cut short',"
             " 'post_status' => 'publish', 'post_author' => 1 ) );\n"
             "echo wp_json_encode( array(\n"
-            "\t'post_id'   => $post_id,\n"
-            "\t'delivery'  => get_post_meta( $post_id, '_fib_delivery', true ),\n"
-            "\t'status'    => get_post_meta( $post_id, '_fib_status', true ),\n"
-            "\t'scheduled' => (bool) wp_next_scheduled( 'fib_redeliver', array( $post_id ) ),\n"
+            "\t'post_id'  => $post_id,\n"
+            "\t'delivery' => get_post_meta( $post_id, '_fib_delivery', true ),\n"
+            "\t'status'   => get_post_meta( $post_id, '_fib_status', true ),\n"
+            "\t'sweep'    => (bool) wp_next_scheduled( 'fib_deliver_due' ),\n"
             ") );\n"
         )
     )
     post_id = int(recorded["post_id"])
     assert held_bridge.post_ids == []
-    assert recorded["status"] == "queued" and recorded["scheduled"]
+    assert recorded["status"] == "queued" and recorded["sweep"]
     assert recorded["delivery"]["attempts"] == 0
 
-    # WP-Cron's try comes due: it sends the recorded webhook, under the recorded id.
-    site.php(f"do_action( 'fib_redeliver', {post_id} );")
+    # WP-Cron's sweep comes due (WP-Cron unschedules an event, then runs it): it sends the
+    # recorded webhook, under the recorded id, and has nothing left to come back for.
+    site.php(
+        due_now
+        + "wp_unschedule_event( wp_next_scheduled( 'fib_deliver_due' ), 'fib_deliver_due' );\n"
+        "do_action( 'fib_deliver_due' );\n"
+    )
     assert held_bridge.post_ids == [post_id]
     assert held_bridge.webhook_ids == [recorded["delivery"]["id"]]
     after = json.loads(
@@ -140,7 +147,8 @@ def test_a_delivery_the_request_never_sent_is_sent_by_wp_cron(
             "echo wp_json_encode( array(\n"
             f"\t'delivery' => get_post_meta( {post_id}, '_fib_delivery', true ),\n"
             f"\t'job_id'   => get_post_meta( {post_id}, '_fib_job_id', true ),\n"
+            "\t'sweep'    => (bool) wp_next_scheduled( 'fib_deliver_due' ),\n"
             ") );\n"
         )
     )
-    assert after == {"delivery": "", "job_id": "held-1"}
+    assert after == {"delivery": "", "job_id": "held-1", "sweep": False}

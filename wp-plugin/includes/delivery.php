@@ -36,11 +36,23 @@ const FIB_REDELIVER_HOOK = 'fib_redeliver';
 const FIB_DELIVERY_MAX_ATTEMPTS = 12;
 
 /**
+ * WP-Cron hook that sends the deliveries nobody sent: recorded by a request that ended before
+ * its shutdown (killed, out of memory) and never tried since. No argument.
+ */
+const FIB_SWEEP_HOOK = 'fib_deliver_due';
+
+/**
+ * Most deliveries one sweep sends; a sweep that finds more runs again soon.
+ */
+const FIB_SWEEP_BATCH = 50;
+
+/**
  * Records the webhook for a post in the outbox and sends it when the request ends.
  *
- * This is all a triggering save does: the delivery (one meta row), the "Queued" status, and a
- * WP-Cron try one backoff step later in case the request never gets to send it. A delivery
- * already pending for the post keeps its webhook-id, so the bridge counts it once.
+ * This is all a triggering save does, in two meta rows: the delivery and the "Queued" status.
+ * Scheduling is left out of the save: the sweep (FIB_SWEEP_HOOK) is already scheduled, except
+ * for the first save after a quiet spell, and a try that fails schedules its own retry. A
+ * delivery already pending for the post keeps its webhook-id, so the bridge counts it once.
  *
  * @param \WP_Post $post Post object as saved.
  * @param string   $type Event type, see build_payload().
@@ -51,12 +63,72 @@ function queue_delivery( \WP_Post $post, $type ) {
 	$delivery['type'] = $type;
 	$delivery['next'] = time() + redelivery_delay( max( 1, $delivery['attempts'] ) );
 	update_post_meta( $post->ID, FIB_DELIVERY_META, $delivery );
-	record_status( $post->ID, 'queued', '' );
-	if ( ! wp_next_scheduled( FIB_REDELIVER_HOOK, array( (int) $post->ID ) ) ) {
-		wp_schedule_single_event( $delivery['next'], FIB_REDELIVER_HOOK, array( (int) $post->ID ) );
+	mark_queued( $post->ID );
+	if ( ! wp_next_scheduled( FIB_SWEEP_HOOK ) ) {
+		wp_schedule_single_event( $delivery['next'], FIB_SWEEP_HOOK );
 	}
 
 	deliveries_at_shutdown( (int) $post->ID );
+}
+
+/**
+ * Marks a post "Queued" for the editor. Writes only what changes: a new post gets one row,
+ * _fib_status; a message or job id left from an earlier job is emptied. The bridge's answer
+ * fills in the job id and the time.
+ *
+ * @param int $post_id Post ID.
+ * @return void
+ */
+function mark_queued( $post_id ) {
+	foreach ( array( '_fib_message', '_fib_job_id' ) as $key ) {
+		if ( '' !== get_post_meta( $post_id, $key, true ) ) {
+			update_post_meta( $post_id, $key, '' );
+		}
+	}
+	update_post_meta( $post_id, '_fib_status', 'queued' );
+}
+
+/**
+ * WP-Cron: sends every delivery that is due and has no try of its own scheduled, that is one
+ * its request recorded but never sent. Runs again while such deliveries remain.
+ *
+ * @return void
+ */
+function send_due_deliveries() {
+	$post_ids = get_posts(
+		array(
+			'post_type'        => array_values( get_post_types() ),
+			'post_status'      => 'any',
+			'fields'           => 'ids',
+			'meta_key'         => FIB_DELIVERY_META, // phpcs:ignore WordPress.DB.SlowDBQuery.slow_db_query_meta_key -- few posts ever have one.
+			'posts_per_page'   => FIB_SWEEP_BATCH + 1,
+			'orderby'          => 'ID',
+			'order'            => 'ASC',
+			'suppress_filters' => true,
+			'no_found_rows'    => true,
+		)
+	);
+
+	$later = null;
+	foreach ( array_slice( $post_ids, 0, FIB_SWEEP_BATCH ) as $post_id ) {
+		$delivery = get_post_meta( $post_id, FIB_DELIVERY_META, true );
+		$next     = is_array( $delivery ) && isset( $delivery['next'] ) ? (int) $delivery['next'] : 0;
+		if ( wp_next_scheduled( FIB_REDELIVER_HOOK, array( (int) $post_id ) ) ) {
+			continue;
+		}
+		if ( $next > time() ) {
+			$later = null === $later ? $next : min( $later, $next );
+			continue;
+		}
+		redeliver( (int) $post_id );
+	}
+
+	if ( count( $post_ids ) > FIB_SWEEP_BATCH ) {
+		$later = time() + MINUTE_IN_SECONDS;
+	}
+	if ( null !== $later && ! wp_next_scheduled( FIB_SWEEP_HOOK ) ) {
+		wp_schedule_single_event( $later, FIB_SWEEP_HOOK );
+	}
 }
 
 /**
@@ -71,97 +143,6 @@ function new_delivery( $type ) {
 		'type'     => $type,
 		'attempts' => 0,
 	);
-}
-
-/**
- * The posts whose delivery this request sends when it ends; adds one when given.
- *
- * The first one added starts an output buffer (when the server can only release the client
- * that way) so that release_client() can tell the client where the response ends.
- *
- * @param int|null $post_id Post ID to add, null to only read.
- * @return int[] Post IDs.
- */
-function deliveries_at_shutdown( $post_id = null ) {
-	static $post_ids = array();
-
-	if ( null !== $post_id ) {
-		if ( array() === $post_ids && ! can_finish_request() && 'cli' !== PHP_SAPI && ! headers_sent() ) {
-			ob_start();
-		}
-		$post_ids[ $post_id ] = $post_id;
-	}
-
-	return array_values( $post_ids );
-}
-
-/**
- * On shutdown: hands the response to the client, then sends the deliveries this request
- * recorded. Runs before WordPress flushes the output buffers (wp_ob_end_flush_all, priority 1).
- *
- * @return void
- */
-function send_deliveries_at_shutdown() {
-	$post_ids = deliveries_at_shutdown();
-	if ( array() === $post_ids ) {
-		return;
-	}
-
-	release_client();
-	foreach ( $post_ids as $post_id ) {
-		redeliver( $post_id );
-	}
-}
-
-/**
- * Whether the server can end the response before the script ends (php-fpm, LiteSpeed).
- *
- * @return bool
- */
-function can_finish_request() {
-	return function_exists( 'fastcgi_finish_request' ) || function_exists( 'litespeed_finish_request' );
-}
-
-/**
- * Ends the response for the client, so that the work that follows does not keep it waiting.
- *
- * php-fpm and LiteSpeed have a function for it. Elsewhere (mod_php, `php -S`) the buffered
- * response is sent with its length and "Connection: close", which lets the client finish
- * reading; that is only done when every output buffer is a plain one that the plugin can
- * measure (no compression), otherwise the client simply waits for the script to end.
- *
- * @return void
- */
-function release_client() {
-	ignore_user_abort( true );
-	if ( function_exists( 'fastcgi_finish_request' ) ) {
-		fastcgi_finish_request();
-		return;
-	}
-	if ( function_exists( 'litespeed_finish_request' ) ) {
-		litespeed_finish_request();
-		return;
-	}
-
-	$buffers = ob_get_status( true );
-	if ( 'cli' === PHP_SAPI || headers_sent() || array() === $buffers || ini_get( 'zlib.output_compression' ) ) {
-		return;
-	}
-	foreach ( $buffers as $buffer ) {
-		$plain = 'default output handler' === $buffer['name'];
-		if ( ! $plain || ! ( $buffer['flags'] & PHP_OUTPUT_HANDLER_REMOVABLE ) ) {
-			return;
-		}
-	}
-
-	$body = '';
-	while ( ob_get_level() > 0 ) {
-		$body = (string) ob_get_clean() . $body;
-	}
-	header( 'Content-Length: ' . strlen( $body ) );
-	header( 'Connection: close' );
-	echo $body; // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- the response WordPress already built.
-	flush();
 }
 
 /**
