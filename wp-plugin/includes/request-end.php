@@ -15,9 +15,6 @@ if ( ! defined( 'ABSPATH' ) ) {
 /**
  * The posts whose delivery this request sends when it ends; adds one when given.
  *
- * The first one added starts an output buffer (when the server can only release the client
- * that way) so that release_client() can tell the client where the response ends.
- *
  * @param int|null $post_id Post ID to add, null to only read.
  * @return int[] Post IDs.
  */
@@ -25,13 +22,30 @@ function deliveries_at_shutdown( $post_id = null ) {
 	static $post_ids = array();
 
 	if ( null !== $post_id ) {
-		if ( array() === $post_ids && ! can_finish_request() && 'cli' !== PHP_SAPI && ! headers_sent() ) {
-			ob_start();
-		}
 		$post_ids[ $post_id ] = $post_id;
 	}
 
 	return array_values( $post_ids );
+}
+
+/**
+ * Filter rest_pre_serve_request: when this REST request recorded a delivery, buffers the
+ * response WordPress is about to print, so that release_client() can tell the client where it
+ * ends. The response itself is left alone.
+ *
+ * Started here, just before the REST response is printed, and not in the save: a buffer opened
+ * inside the save would be taken by any code that buffers around its own call to
+ * wp_insert_post().
+ *
+ * @param bool $served Whether the response was already served.
+ * @return bool The same.
+ */
+function buffer_rest_response( $served ) {
+	if ( ! $served && array() !== deliveries_at_shutdown() && ! can_finish_request() && ! headers_sent() ) {
+		ob_start();
+	}
+
+	return $served;
 }
 
 /**
@@ -64,10 +78,11 @@ function can_finish_request() {
 /**
  * Ends the response for the client, so that the work that follows does not keep it waiting.
  *
- * php-fpm and LiteSpeed have a function for it. Elsewhere (mod_php, `php -S`) the buffered
- * response is sent with its length and "Connection: close", which lets the client finish
- * reading; that is only done when every output buffer is a plain one that the plugin can
- * measure (no compression), otherwise the client simply waits for the script to end.
+ * php-fpm and LiteSpeed have a function for it. Elsewhere (mod_php, `php -S`) the response
+ * is sent with its length and "Connection: close", which lets the client finish reading: a
+ * REST response from its buffer (buffer_rest_response()), a redirect with its empty body.
+ * That is only done while nothing has been sent and every output buffer is a plain one the
+ * plugin can measure (no compression); otherwise the client waits for the script to end.
  *
  * @return void
  */
@@ -82,8 +97,10 @@ function release_client() {
 		return;
 	}
 
-	$buffers = ob_get_status( true );
-	if ( 'cli' === PHP_SAPI || headers_sent() || array() === $buffers || ini_get( 'zlib.output_compression' ) ) {
+	$buffers  = ob_get_status( true );
+	$rest     = defined( 'REST_REQUEST' ) && REST_REQUEST && array() !== $buffers;
+	$redirect = array() === $buffers && http_response_code() >= 300 && http_response_code() < 400;
+	if ( 'cli' === PHP_SAPI || headers_sent() || ini_get( 'zlib.output_compression' ) || ! ( $rest || $redirect ) ) {
 		return;
 	}
 	foreach ( $buffers as $buffer ) {
