@@ -76,11 +76,19 @@ def _jobs_created(data_dir: Path, post_ids: list[int]) -> dict[int, float]:
     return {int(post_id): float(created) for post_id, created in rows}
 
 
-def _compare(stack: Stack, site: LocalWordPress, bridge: BridgeProcesses, saves: int) -> _Run:
-    """``saves`` pairs of REST saves, plugin active and inactive in random order per pair."""
+def _compare(
+    stack: Stack,
+    site: LocalWordPress,
+    bridge: BridgeProcesses,
+    saves: int,
+    *,
+    webhooks: bool = True,
+) -> _Run:
+    """``saves`` pairs of REST saves, plugin active and inactive in random order per pair.
+    With ``webhooks`` off, the active plugin is loaded but its "Enabled" setting is off."""
     run = _Run()
     rng = random.Random(1)
-    site.update_plugin_settings(bridge_url=bridge.url, enabled=True)
+    site.update_plugin_settings(bridge_url=bridge.url, enabled=webhooks)
     with (
         httpx.Client(base_url=site.url + "/", auth=site.admin.auth, timeout=60) as admin,
         httpx.Client(base_url=site.url + "/", auth=site.editor.auth, timeout=60) as editor,
@@ -99,6 +107,9 @@ def _compare(stack: Stack, site: LocalWordPress, bridge: BridgeProcesses, saves:
                 if active:
                     run.sent_at[post_id] = wall
         stack.set_plugin_active(admin, True)
+    site.update_plugin_settings(enabled=True)
+    if not webhooks:
+        return run
     # The last webhooks leave after their saves answered: give them a moment to land.
     posts = list(run.sent_at)
     wait_until(lambda: len(_jobs_created(bridge.data_dir, posts)) >= saves, timeout=30)
@@ -130,6 +141,7 @@ def run(stack: Stack, quick: bool) -> Result:
     # Only the web side runs: the worker would draw images and load WordPress meanwhile.
     with stack.bridge(stack.bridge_env(BRIDGE_PROVIDER="local"), roles=("web",)) as bridge:
         main = _compare(stack, stack.site, bridge, saves)
+        loaded = None if quick else _compare(stack, stack.site, bridge, saves, webhooks=False)
     on, off = main.timings[True], main.timings[False]
     result.add("saves per arm (interleaved pairs, random order)", saves, "{}")
     result.add("median save, plugin active (ms)", median(on) * 1000, "{:.1f}")
@@ -144,6 +156,10 @@ def run(stack: Stack, quick: bool) -> Result:
         "save start → job recorded by the bridge, p50 / p90 (ms)",
         f"{median(main.delivered) * 1000:.1f} / {percentile(main.delivered, 90) * 1000:.1f}",
     )
+    if loaded is not None:
+        result.add(
+            "plugin loaded, webhooks off: ratio of medians active/inactive", loaded.ratio, "{:.3f}"
+        )
     if not quick:
         opcache = _opcache_run(stack, saves)
         on, off = opcache.timings[True], opcache.timings[False]
@@ -164,7 +180,9 @@ def run(stack: Stack, quick: bool) -> Result:
     )
     result.notes.append(
         "php -S runs without opcache (opcache.enable_cli is off), so each request compiles the "
-        "plugin's PHP too; the opcache rows (full run only) serve the same saves from a second "
-        "WordPress with opcache on, as php-fpm and mod_php do."
+        "plugin's PHP too. Full run only: 'webhooks off' repeats the pairs with the plugin "
+        "active but its Enabled setting off (what loading the plugin costs by itself); the "
+        "opcache rows serve the same saves from a second WordPress with opcache on, as php-fpm "
+        "and mod_php do."
     )
     return result
