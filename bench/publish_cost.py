@@ -27,8 +27,6 @@ from bench.stats import median, percentile, ratio
 from devenv.bridge_process import BridgeProcesses
 from devenv.wordpress import LocalWordPress
 
-OPCACHE_ON = ("opcache.enable_cli=1",)
-
 
 @dataclass
 class _Run:
@@ -118,9 +116,16 @@ def _compare(
 
 
 def _opcache_run(stack: Stack, saves: int) -> _Run:
-    """The same comparison on a second WordPress whose ``php -S`` runs with opcache on."""
+    """The same comparison on a second WordPress whose ``php -S`` runs with opcache on.
+
+    With PHP_CLI_SERVER_WORKERS, opcache caches nothing unless it has a file cache too (seen
+    here with opcache_get_status(): no cached script, no hit); with one, its workers share hits.
+    """
+    file_cache = stack.root / "opcache-files"
+    file_cache.mkdir(exist_ok=True)
+    opcache_on = ("opcache.enable_cli=1", f"opcache.file_cache={file_cache}")
     site = LocalWordPress(
-        stack.root / "wordpress-opcache", plugin_dir=REPO / "wp-plugin", server_ini=OPCACHE_ON
+        stack.root / "wordpress-opcache", plugin_dir=REPO / "wp-plugin", server_ini=opcache_on
     )
     with site:
         env = {
