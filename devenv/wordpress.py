@@ -293,7 +293,9 @@ class LocalWordPress:
     ``root`` is created if needed and reused: ``start()`` wipes what an earlier run left there
     (and stops its servers, should they still be running). ``plugin_dir``, if given, is copied
     to ``wp-content/plugins/featured-image-bridge`` and ``featured-image-bridge.php`` in it is
-    activated. ``port`` is the HTTP port (a free one by default).
+    activated. ``port`` is the HTTP port (a free one by default). ``server_ini`` adds php.ini
+    settings to the ``php -S`` server only, e.g. ``("opcache.enable_cli=1",)`` to serve requests
+    with opcache as php-fpm and mod_php do (the CLI turns it off).
     """
 
     def __init__(
@@ -303,10 +305,12 @@ class LocalWordPress:
         plugin_dir: Path | None = None,
         port: int | None = None,
         title: str = "Featured Image Bridge demo",
+        server_ini: Sequence[str] = (),
     ) -> None:
         self.root = Path(root).resolve()
         self.plugin_dir = None if plugin_dir is None else Path(plugin_dir).resolve()
         self.title = title
+        self.server_ini = tuple(server_ini)
         self.docroot = self.root / "docroot"
         self.logs_dir = self.root / "logs"
         self.snapshot_path = self.root / "snapshot.sql"
@@ -858,6 +862,8 @@ class LocalWordPress:
         log_path = self.logs_dir / "php-server.log"
         cmd = self._php_command(PHP_DIR / "router.php")
         router = cmd.pop()
+        for setting in self.server_ini:
+            cmd += ["-d", setting]
         cmd += ["-S", f"127.0.0.1:{self.port}", "-t", str(self.docroot), router]
         env = dict(os.environ, PHP_CLI_SERVER_WORKERS=str(PHP_SERVER_WORKERS))
         with log_path.open("ab") as log:

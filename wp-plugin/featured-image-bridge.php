@@ -33,6 +33,7 @@ require_once FIB_PLUGIN_DIR . '/includes/bridge-client.php';
 require_once FIB_PLUGIN_DIR . '/includes/connection-test.php';
 require_once FIB_PLUGIN_DIR . '/includes/webhook.php';
 require_once FIB_PLUGIN_DIR . '/includes/delivery.php';
+require_once FIB_PLUGIN_DIR . '/includes/request-end.php';
 require_once FIB_PLUGIN_DIR . '/includes/status.php';
 require_once FIB_PLUGIN_DIR . '/includes/provider-alert.php';
 require_once FIB_PLUGIN_DIR . '/includes/regenerate.php';

@@ -12,8 +12,8 @@ if ( ! defined( 'WP_UNINSTALL_PLUGIN' ) ) {
 }
 
 /**
- * Removes the plugin's options (fib_settings, fib_backfill_run, fib_provider_alert), its post meta and its
- * scheduled redeliveries on the current site.
+ * Removes the plugin's options (fib_settings, fib_backfill_run, fib_provider_alert), its post
+ * meta, its scheduled redeliveries and its delivery sweep on the current site.
  *
  * @return void
  */
@@ -22,6 +22,7 @@ function fib_uninstall_site() {
 	delete_option( 'fib_backfill_run' );
 	delete_option( 'fib_provider_alert' );
 	wp_unschedule_hook( 'fib_redeliver' );
+	wp_unschedule_hook( 'fib_deliver_due' );
 
 	$fib_meta_keys = array(
 		'_fib_status',

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -57,6 +58,10 @@ def test_published_post_sends_site_terms_and_default_options(
     tag = editor.call("POST", "/wp/v2/tags", json={"name": "harbour"})["id"]
     post_id = editor.create_post("Ferries at dawn", categories=[category], tags=[tag])
 
+    # The plugin sends the webhook when the save's request ends, after its response.
+    deadline = time.monotonic() + 30
+    while not recorder and time.monotonic() < deadline:
+        time.sleep(0.05)
     (payload,) = recorder
     data = payload["data"]
     assert payload["type"] == "post.published"
@@ -79,7 +84,7 @@ def test_published_post_sends_site_terms_and_default_options(
         "fallback_title_card": False,
         "daily_cap": 0,
     }
-    assert editor.post(post_id).meta["_fib_job_id"] == "rec-1"
+    assert editor.wait_for(post_id, states=("queued",), job_id="rec-1")
 
 
 def test_regenerate_sends_post_regenerate_with_replace(

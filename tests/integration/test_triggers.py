@@ -1,12 +1,14 @@
 """The trigger settings decide which saves ask the bridge for an image.
 
-The plugin sends its webhook while WordPress handles the save, so when the editor's REST
-request returns, a post that was sent has a job id already, and one that was not has none.
+A save that asks for an image marks the post queued before its response and sends the webhook
+when its request ends; the job id follows within moments. A save that asks for nothing leaves
+the status alone.
 """
 
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -29,8 +31,15 @@ def triggers(site: LocalWordPress, use_local: BridgeProcesses) -> Iterator[Local
 
 
 def _job_id(editor: EditorSession, post_id: int, kind: str = "posts") -> str:
-    data = editor.call("GET", f"/wp/v2/{kind}/{post_id}", params={"context": "edit"})
-    return str(data["meta"]["_fib_job_id"])
+    """The post's job id, once the bridge answered the webhook its last save queued (queued
+    with no job id yet means the webhook is on its way)."""
+    deadline = time.monotonic() + 30
+    while True:
+        data = editor.call("GET", f"/wp/v2/{kind}/{post_id}", params={"context": "edit"})
+        meta = data["meta"]
+        if meta["_fib_job_id"] or meta["_fib_status"] != "queued" or time.monotonic() > deadline:
+            return str(meta["_fib_job_id"])
+        time.sleep(0.05)
 
 
 def _chosen_image(editor: EditorSession) -> int:

@@ -1,9 +1,14 @@
 <?php
 /**
- * Redelivery: a webhook the bridge did not receive (it was down or unreachable) is kept in
- * the post's meta and sent again by WP-Cron with exponential backoff, under the same
- * webhook-id each time, so the bridge recognises a redelivery it already has. Meanwhile
- * the editor sees "Queued" with a note that the plugin is waiting for the bridge.
+ * Delivery of the automatic webhooks, outside the time the editor waits for a save.
+ *
+ * A save that triggers records the delivery in the post's meta (the outbox) and marks the
+ * post "Queued"; the webhook is sent when the request ends, after the response has gone to
+ * the client where the server allows it (release_client()). A delivery the bridge did not
+ * accept (down, unreachable, 5xx), or one the request never got to send, stays recorded and
+ * WP-Cron sends it again with exponential backoff, under the same webhook-id each time, so
+ * the bridge recognises a redelivery it already has. Meanwhile the editor sees "Queued",
+ * with a note once the plugin is waiting for the bridge.
  *
  * @package FeaturedImageBridge
  */
@@ -15,7 +20,8 @@ if ( ! defined( 'ABSPATH' ) ) {
 }
 
 /**
- * Post meta that holds a pending delivery: webhook id, attempts so far, next try (Unix time).
+ * Post meta that holds a pending delivery: webhook id, event type, attempts so far, next
+ * try (Unix time).
  */
 const FIB_DELIVERY_META = '_fib_delivery';
 
@@ -30,6 +36,134 @@ const FIB_REDELIVER_HOOK = 'fib_redeliver';
 const FIB_DELIVERY_MAX_ATTEMPTS = 12;
 
 /**
+ * WP-Cron hook that sends the deliveries nobody sent: recorded by a request that ended before
+ * its shutdown (killed, out of memory) and never tried since. No argument.
+ */
+const FIB_SWEEP_HOOK = 'fib_deliver_due';
+
+/**
+ * Most deliveries one sweep sends; a sweep that finds more runs again soon.
+ */
+const FIB_SWEEP_BATCH = 50;
+
+/**
+ * Records the webhook for a post in the outbox and sends it when the request ends.
+ *
+ * This is all a triggering save does, in two meta rows: the delivery and the "Queued" status.
+ * Scheduling is left out of the save: the sweep (FIB_SWEEP_HOOK) is already scheduled, except
+ * for the first save after a quiet spell, and a try that fails schedules its own retry. A
+ * delivery already pending for the post keeps its webhook-id, so the bridge counts it once.
+ *
+ * @param \WP_Post $post Post object as saved.
+ * @param string   $type Event type, see build_payload().
+ * @return void
+ */
+function queue_delivery( \WP_Post $post, $type ) {
+	$delivery         = pending_delivery( $post->ID ) ?? new_delivery( $type );
+	$delivery['type'] = $type;
+	$delivery['next'] = time() + redelivery_delay( max( 1, $delivery['attempts'] ) );
+	write_post_meta( $post->ID, FIB_DELIVERY_META, $delivery );
+	mark_queued( $post->ID );
+	if ( ! wp_next_scheduled( FIB_SWEEP_HOOK ) ) {
+		wp_schedule_single_event( $delivery['next'], FIB_SWEEP_HOOK );
+	}
+
+	deliveries_at_shutdown( (int) $post->ID );
+}
+
+/**
+ * Marks a post "Queued" for the editor. Writes only what changes: a new post gets one row,
+ * _fib_status; a message or job id left from an earlier job is emptied. The bridge's answer
+ * fills in the job id and the time.
+ *
+ * @param int $post_id Post ID.
+ * @return void
+ */
+function mark_queued( $post_id ) {
+	foreach ( array( '_fib_message', '_fib_job_id' ) as $key ) {
+		if ( '' !== get_post_meta( $post_id, $key, true ) ) {
+			update_post_meta( $post_id, $key, '' );
+		}
+	}
+	write_post_meta( $post_id, '_fib_status', 'queued' );
+}
+
+/**
+ * update_post_meta() without its look-up query when the post has no such key yet, as the meta
+ * cache (read by the save already) tells: one INSERT instead of a SELECT and an INSERT.
+ *
+ * @param int    $post_id Post ID.
+ * @param string $key     Meta key.
+ * @param mixed  $value   Value, unslashed.
+ * @return void
+ */
+function write_post_meta( $post_id, $key, $value ) {
+	if ( metadata_exists( 'post', $post_id, $key ) ) {
+		update_post_meta( $post_id, $key, wp_slash( $value ) );
+		return;
+	}
+
+	add_post_meta( $post_id, $key, wp_slash( $value ) );
+}
+
+/**
+ * WP-Cron: sends every delivery that is due and has no try of its own scheduled, that is one
+ * its request recorded but never sent. Runs again while such deliveries remain.
+ *
+ * @return void
+ */
+function send_due_deliveries() {
+	$post_ids = get_posts(
+		array(
+			'post_type'        => array_values( get_post_types() ),
+			'post_status'      => 'any',
+			'fields'           => 'ids',
+			'meta_key'         => FIB_DELIVERY_META, // phpcs:ignore WordPress.DB.SlowDBQuery.slow_db_query_meta_key -- few posts ever have one.
+			'posts_per_page'   => FIB_SWEEP_BATCH + 1,
+			'orderby'          => 'ID',
+			'order'            => 'ASC',
+			'suppress_filters' => true,
+			'no_found_rows'    => true,
+		)
+	);
+
+	$later = null;
+	foreach ( array_slice( $post_ids, 0, FIB_SWEEP_BATCH ) as $post_id ) {
+		$delivery = get_post_meta( $post_id, FIB_DELIVERY_META, true );
+		$next     = is_array( $delivery ) && isset( $delivery['next'] ) ? (int) $delivery['next'] : 0;
+		if ( wp_next_scheduled( FIB_REDELIVER_HOOK, array( (int) $post_id ) ) ) {
+			continue;
+		}
+		if ( $next > time() ) {
+			$later = null === $later ? $next : min( $later, $next );
+			continue;
+		}
+		redeliver( (int) $post_id );
+	}
+
+	if ( count( $post_ids ) > FIB_SWEEP_BATCH ) {
+		$later = time() + MINUTE_IN_SECONDS;
+	}
+	if ( null !== $later && ! wp_next_scheduled( FIB_SWEEP_HOOK ) ) {
+		wp_schedule_single_event( $later, FIB_SWEEP_HOOK );
+	}
+}
+
+/**
+ * A new delivery: a fresh webhook-id, no tries yet.
+ *
+ * @param string $type Event type, see build_payload().
+ * @return array{id: string, type: string, attempts: int}
+ */
+function new_delivery( $type ) {
+	return array(
+		'id'       => 'msg_' . str_replace( '-', '', wp_generate_uuid4() ),
+		'type'     => $type,
+		'attempts' => 0,
+	);
+}
+
+/**
  * Keeps a webhook the bridge did not receive and schedules its next try.
  *
  * Called when the bridge could not be reached or answered with a server error (5xx).
@@ -40,13 +174,7 @@ const FIB_DELIVERY_MAX_ATTEMPTS = 12;
  * @return void
  */
 function defer_delivery( $post_id, $reason ) {
-	$delivery = pending_delivery( $post_id );
-	if ( null === $delivery ) {
-		$delivery = array(
-			'id'       => 'msg_' . str_replace( '-', '', wp_generate_uuid4() ),
-			'attempts' => 0,
-		);
-	}
+	$delivery = pending_delivery( $post_id ) ?? new_delivery( 'post.published' );
 	++$delivery['attempts'];
 
 	if ( $delivery['attempts'] > FIB_DELIVERY_MAX_ATTEMPTS ) {
@@ -92,7 +220,7 @@ function redelivery_delay( $attempt ) {
  * The pending delivery of a post, or null.
  *
  * @param int $post_id Post ID.
- * @return array{id: string, attempts: int}|null
+ * @return array{id: string, type: string, attempts: int}|null
  */
 function pending_delivery( $post_id ) {
 	$delivery = get_post_meta( $post_id, FIB_DELIVERY_META, true );
@@ -100,14 +228,18 @@ function pending_delivery( $post_id ) {
 		return null;
 	}
 
+	$type = isset( $delivery['type'] ) && in_array( $delivery['type'], FIB_EVENT_TYPES, true ) ? $delivery['type'] : 'post.published';
+
 	return array(
 		'id'       => $delivery['id'],
+		'type'     => $type,
 		'attempts' => isset( $delivery['attempts'] ) ? (int) $delivery['attempts'] : 0,
 	);
 }
 
 /**
- * WP-Cron: sends a kept webhook again, signed afresh under its original webhook-id.
+ * Sends a post's recorded webhook, signed afresh under its original webhook-id: at the end
+ * of the request that recorded it, then from WP-Cron until the bridge accepts it.
  *
  * A post that no longer needs an image (unpublished, deleted, or given one meanwhile) is
  * dropped from the queue.
@@ -124,12 +256,14 @@ function redeliver( $post_id ) {
 		return;
 	}
 
-	if ( ! $post instanceof \WP_Post || 'publish' !== $post->post_status || has_post_thumbnail( $post ) || ! $settings['enabled'] ) {
+	// With "Only missing images" off, the save asked to replace the image the post has.
+	if ( ! $post instanceof \WP_Post || 'publish' !== $post->post_status || ! $settings['enabled'] || ( $settings['only_missing'] && has_post_thumbnail( $post ) ) ) {
 		delete_post_meta( $post_id, FIB_DELIVERY_META );
+		wp_clear_scheduled_hook( FIB_REDELIVER_HOOK, array( $post_id ) );
 		return;
 	}
 
-	$body      = (string) wp_json_encode( build_payload( $post ) );
+	$body      = (string) wp_json_encode( build_payload( $post, $delivery['type'] ) );
 	$timestamp = (string) time();
 	$signature = sign( $settings['secret'], $delivery['id'], $timestamp, $body );
 	if ( is_wp_error( $signature ) ) {
@@ -158,6 +292,7 @@ function redeliver( $post_id ) {
 	$code = is_wp_error( $response ) ? 0 : (int) wp_remote_retrieve_response_code( $response );
 	if ( $code > 0 && $code < 500 ) {
 		delete_post_meta( $post_id, FIB_DELIVERY_META );
+		wp_clear_scheduled_hook( FIB_REDELIVER_HOOK, array( $post_id ) );
 	}
 	handle_response( $post_id, $response, $settings['bridge_url'] );
 }

@@ -39,6 +39,9 @@ function init_hooks() {
 	add_action( 'save_post',                        __NAMESPACE__ . '\save_skip_checkbox' );
 	add_action( 'wp_after_insert_post',             __NAMESPACE__ . '\maybe_send_webhook', 10, 4 );
 	add_action( FIB_REDELIVER_HOOK,                 __NAMESPACE__ . '\redeliver' );
+	add_filter( 'rest_pre_serve_request',           __NAMESPACE__ . '\buffer_rest_response' );
+	add_action( 'shutdown',                         __NAMESPACE__ . '\send_deliveries_at_shutdown', 0 );
+	add_action( FIB_SWEEP_HOOK,                     __NAMESPACE__ . '\send_due_deliveries' );
 	add_action( 'admin_menu',                       __NAMESPACE__ . '\add_backfill_page' );
 	add_action( 'admin_enqueue_scripts',            __NAMESPACE__ . '\enqueue_backfill_script' );
 	add_action( 'admin_post_fib_backfill_start',    __NAMESPACE__ . '\handle_backfill_start' );

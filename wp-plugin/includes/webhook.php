@@ -13,10 +13,11 @@ if ( ! defined( 'ABSPATH' ) ) {
 }
 
 /**
- * Sends the webhook when a post newly becomes published without a featured image.
+ * Queues the webhook when a post newly becomes published without a featured image.
  *
  * Runs on wp_after_insert_post, which fires after the post's terms, meta and
- * (in REST requests) featured image have been saved.
+ * (in REST requests) featured image have been saved. The save only records the delivery;
+ * it is sent when the request ends, after the response (delivery.php).
  *
  * @param int           $post_id     Post ID.
  * @param \WP_Post      $post        Post object as saved.
@@ -33,7 +34,7 @@ function maybe_send_webhook( $post_id, $post, $update, $post_before ) {
 	}
 
 	$sent[ $post_id ] = true;
-	send_webhook( $post, trigger_event_type( $post, $post_before ) );
+	queue_delivery( $post, trigger_event_type( $post, $post_before ) );
 }
 
 /**
@@ -51,24 +52,21 @@ function maybe_send_webhook( $post_id, $post, $update, $post_before ) {
  * @return bool
  */
 function should_send( \WP_Post $post, $post_before ) {
+	// Cheapest first: most saves (drafts, autosaves, revisions, the bridge's own) stop here.
+	if ( 'publish' !== $post->post_status || is_bridge_request() || wp_is_post_revision( $post ) || wp_is_post_autosave( $post ) ) {
+		return false;
+	}
+
 	$settings = get_plugin_settings();
 	if ( ! $settings['enabled'] || '' === $settings['bridge_url'] || '' === $settings['secret'] || 'manual' === $settings['trigger'] ) {
 		return false;
 	}
 
-	if ( wp_is_post_revision( $post ) || wp_is_post_autosave( $post ) || is_bridge_request() ) {
-		return false;
-	}
-
-	if ( 'publish' !== $post->post_status || get_post_meta( $post->ID, '_fib_skip', true ) ) {
-		return false;
-	}
-
-	if ( ! in_array( $post->post_type, post_types(), true ) ) {
-		return false;
-	}
-
 	if ( 'publish' === $settings['trigger'] && null !== $post_before && 'publish' === $post_before->post_status ) {
+		return false;
+	}
+
+	if ( ! in_array( $post->post_type, post_types(), true ) || get_post_meta( $post->ID, '_fib_skip', true ) ) {
 		return false;
 	}
 
