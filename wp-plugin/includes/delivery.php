@@ -73,14 +73,14 @@ function queue_delivery( \WP_Post $post, $type ) {
 
 /**
  * Marks a post "Queued" for the editor. Writes only what changes: a new post gets one row,
- * _fib_status; a message or job id left from an earlier job is emptied. The bridge's answer
+ * _fib_status; a message, job id or error kind left from an earlier job is emptied. The bridge's answer
  * fills in the job id and the time.
  *
  * @param int $post_id Post ID.
  * @return void
  */
 function mark_queued( $post_id ) {
-	foreach ( array( '_fib_message', '_fib_job_id' ) as $key ) {
+	foreach ( array( '_fib_message', '_fib_job_id', '_fib_error_kind' ) as $key ) {
 		if ( '' !== get_post_meta( $post_id, $key, true ) ) {
 			update_post_meta( $post_id, $key, '' );
 		}
