@@ -7,15 +7,15 @@ import logging
 import sqlite3
 from typing import cast
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from bridge import logcontext
 from bridge.connection_test import report, run_checks
 from bridge.jobs import NewJob
 from bridge.metrics_api import record_duplicate, record_refusal
 from bridge.services import Services
+from bridge.signed_requests import raw_body, signature_headers
 from bridge.webhooks import (
     PostEvent,
     WebhookRejected,
@@ -45,8 +45,8 @@ def webhook() -> ResponseReturnValue:
     """Verifies the signature on the raw body, validates, records the job (answering once it
     is on disk), and queues it from a background thread."""
     services = _services()
-    body = _body()
-    webhook_id = services.verifier.verify(body, _signature_headers())
+    body = raw_body()
+    webhook_id = services.verifier.verify(body, signature_headers())
     event = _parse(webhook_id, body)
     if not same_site(event.site_url, services.settings.wp_url):
         raise WebhookRejected(
@@ -82,8 +82,8 @@ def webhook() -> ResponseReturnValue:
 def connection_test() -> ResponseReturnValue:
     """The plugin's "Test connection": signed like a webhook, answers what works and what not."""
     services = _services()
-    body = _body()
-    services.verifier.verify(body, _signature_headers())
+    body = raw_body()
+    services.verifier.verify(body, signature_headers())
     site_url = parse_connection_test(body)
     checks = run_checks(services.settings, services.store, services.wordpress, site_url)
     return jsonify(report(checks))
@@ -93,7 +93,7 @@ def connection_test() -> ResponseReturnValue:
 def job_status(job_id: str) -> ResponseReturnValue:
     """The job's public fields, for a caller that signs the ``GET`` like a webhook."""
     services = _services()
-    services.verifier.verify_get(_signature_headers())
+    services.verifier.verify_get(signature_headers())
     job = services.store.get(job_id)
     if job is None:
         return jsonify(error="not_found", message="no such job"), 404
@@ -113,19 +113,6 @@ def healthz() -> ResponseReturnValue:
     return jsonify(status="ok")
 
 
-def _body() -> bytes:
-    """The raw body, at most ``MAX_CONTENT_LENGTH`` bytes; raises 413 past it.
-
-    Werkzeug refuses a larger ``Content-Length`` itself, but a chunked body (no length) is
-    only cut at the limit, which would surface as a bad signature instead of a 413.
-    """
-    body = request.get_data(cache=False)
-    limit = current_app.config.get("MAX_CONTENT_LENGTH")
-    if request.content_length is None and limit is not None and len(body) >= limit:
-        raise RequestEntityTooLarge()
-    return body
-
-
 def _parse(webhook_id: str, body: bytes) -> PostEvent:
     """``parse_event`` plus the limits the job store needs."""
     event = parse_event(webhook_id, body)
@@ -139,8 +126,3 @@ def _parse(webhook_id: str, body: bytes) -> PostEvent:
                 422, "invalid_payload", f"data.{name} contains an unpaired surrogate character"
             ) from None
     return event
-
-
-def _signature_headers() -> dict[str, str]:
-    """The request's headers with lower-case names, as SignatureVerifier expects them."""
-    return {name.lower(): value for name, value in request.headers.items()}

@@ -10,13 +10,14 @@ import re
 from dataclasses import dataclass
 from typing import cast
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from bridge.backfill import MissingPostSource, RunConflict, RunProgress, RunStore, preview
 from bridge.metrics_api import record_refusal
 from bridge.options import GenerationOptions, InvalidOptions
 from bridge.services import Services
+from bridge.signed_requests import raw_body, signature_headers
 from bridge.webhooks import WebhookRejected, load_json_object, same_site
 from bridge.wordpress import WordPressError
 
@@ -55,14 +56,10 @@ def _backfill() -> BackfillServices:
     return cast(BackfillServices, current_app.extensions["backfill"])
 
 
-def _headers() -> dict[str, str]:
-    return {name.lower(): value for name, value in request.headers.items()}
-
-
 def _verify() -> tuple[str, bytes]:
     """Checks the signature on the raw body; returns the ``webhook-id`` and the body."""
-    body = request.get_data(cache=False)
-    return _services().verifier.verify(body, _headers()), body
+    body = raw_body()
+    return _services().verifier.verify(body, signature_headers()), body
 
 
 @backfills.errorhandler(WebhookRejected)
@@ -117,7 +114,7 @@ def start() -> ResponseReturnValue:
 
 @backfills.get("/backfills/<run_id>")
 def status(run_id: str) -> ResponseReturnValue:
-    _services().verifier.verify_get(_headers())
+    _services().verifier.verify_get(signature_headers())
     return jsonify(_found(_backfill().runs.get(run_id)).public())
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from bridge.app import create_app
+from bridge.app import MAX_BODY_BYTES, create_app
 from bridge.config import Settings
 from bridge.jobs import JobStore, NewJob
 from bridge.options import GenerationOptions, PostContext
@@ -198,6 +199,21 @@ def test_invalid_starts_are_refused_with_a_code(
     response = call(client, secret, "POST", "/backfills", payload)
     assert response.status_code in (400, 422)
     assert response.get_json()["error"] == code
+    assert _queued(app) == 0
+
+
+def test_an_oversized_chunked_start_is_413(app: Flask, client: FlaskClient) -> None:
+    """No Content-Length (chunked): reading stops at the limit, and the answer says why
+    rather than calling the cut body a bad signature."""
+    stream = io.BytesIO(b"x" * (MAX_BODY_BYTES * 2))
+    response = client.post(
+        "/backfills",
+        input_stream=stream,
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert response.status_code == 413
+    assert response.get_json()["error"] == "request_entity_too_large"
     assert _queued(app) == 0
 
 

@@ -1,0 +1,24 @@
+"""Reading a signed request in a Flask route: its raw body and its signature headers."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+
+def raw_body() -> bytes:
+    """The raw body, at most ``MAX_CONTENT_LENGTH`` bytes; raises 413 past it.
+
+    Werkzeug refuses a larger ``Content-Length`` itself, but a chunked body (no length) is
+    only cut at the limit, which would surface as a bad signature instead of a 413.
+    """
+    body = request.get_data(cache=False)
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if request.content_length is None and limit is not None and len(body) >= limit:
+        raise RequestEntityTooLarge()
+    return body
+
+
+def signature_headers() -> dict[str, str]:
+    """The request's headers with lower-case names, as SignatureVerifier expects them."""
+    return {name.lower(): value for name, value in request.headers.items()}
