@@ -62,7 +62,12 @@ def measure(
     with FakeSegmind(
         default_job=JobScript(queued_s=0.0, processing_s=3600.0), credits=len(post_ids) * 2
     ) as fake:
-        env = stack.bridge_env(SEGMIND_API_KEY=fake.api_key, SEGMIND_WORKFLOW_URL=fake.workflow_url)
+        # No provider cap (it defaults to BRIDGE_WORKERS): every job is to wait at the provider.
+        env = stack.bridge_env(
+            SEGMIND_API_KEY=fake.api_key,
+            SEGMIND_WORKFLOW_URL=fake.workflow_url,
+            SEGMIND_MAX_CONCURRENCY="0",
+        )
         if workers is not None:
             env["BRIDGE_WORKERS"] = str(workers)
         with stack.bridge(env) as bridge:

@@ -75,7 +75,13 @@ def test_two_worker_threads_keep_twenty_requests_running_at_segmind(
     # Runs long enough for every job to be submitted first, even on a busy machine; polls
     # every 5 s keep two threads free for the submissions.
     segmind.queue_jobs(*(JobScript(queued_s=0.2, processing_s=60.0) for _ in range(posts_count)))
-    bridge = start_bridge(BRIDGE_WORKERS="2", SEGMIND_POLL_INTERVAL="5", SEGMIND_DEADLINE="300")
+    # No provider cap (it defaults to BRIDGE_WORKERS): the point is how many wait at once.
+    bridge = start_bridge(
+        BRIDGE_WORKERS="2",
+        SEGMIND_MAX_CONCURRENCY="0",
+        SEGMIND_POLL_INTERVAL="5",
+        SEGMIND_DEADLINE="300",
+    )
     jobs_db = bridge.data_dir / "jobs.sqlite3"
     bridge.kill("worker")  # the posts' jobs wait in the queue, then reach a fresh worker at once
     posts = _publish(editor, "Two threads, twenty posts", posts_count)
@@ -101,7 +107,7 @@ def test_a_worker_killed_while_jobs_wait_at_segmind_polls_them_without_resubmitt
 ) -> None:
     posts_count = 6
     segmind.queue_jobs(*(JobScript(queued_s=0.2, processing_s=4.0) for _ in range(posts_count)))
-    bridge = start_bridge()
+    bridge = start_bridge(SEGMIND_MAX_CONCURRENCY="0")  # all six at Segmind at once
     jobs_db = bridge.data_dir / "jobs.sqlite3"
     killer = WorkerKiller(bridge, random.Random(0))
     posts = _publish(editor, "Killed while waiting", posts_count)
