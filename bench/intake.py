@@ -31,6 +31,7 @@ from bridge.config import Settings
 from devenv.bridge_process import free_port
 
 LUA = Path(__file__).resolve().parent / "webhooks.lua"
+POOL_LUA = LUA.with_name("signed_pool.lua")
 CONNECTIONS = 100
 WRK_THREADS = 2
 SITE_URL = "http://127.0.0.1:9"
@@ -74,7 +75,12 @@ def wrk(url: str, pool: Path, seconds: int) -> WrkRun:
         str(LUA),
         url,
     ]
-    env = {**os.environ, "BENCH_POOL": str(pool), "BENCH_THREADS": str(WRK_THREADS)}
+    env = {
+        **os.environ,
+        "WRK_POOL": str(pool),
+        "WRK_THREADS": str(WRK_THREADS),
+        "WRK_POOL_SCRIPT": str(POOL_LUA),
+    }
     out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 60)
     if out.returncode != 0:
         raise RuntimeError(f"wrk failed: {out.stderr.strip()}")

@@ -41,6 +41,7 @@ from bridge.tasks import create_queue
 from devenv.bridge_process import free_port
 
 LUA = Path(__file__).resolve().parent / "load.lua"
+POOL_LUA = LUA.with_name("signed_pool.lua")
 WRK_THREADS = 2
 POOL_PER_SECOND = 6000
 """Requests signed per second of the run: more than the bridge answers here, so no webhook id
@@ -235,8 +236,9 @@ def _wrk(url: str, pool: Path, answers: Path, seconds: int, connections: int) ->
     command = ["wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds}s", "-s", str(LUA)]
     env = {
         **os.environ,
-        "LOAD_POOL": str(pool),
-        "LOAD_THREADS": str(WRK_THREADS),
+        "WRK_POOL": str(pool),
+        "WRK_THREADS": str(WRK_THREADS),
+        "WRK_POOL_SCRIPT": str(POOL_LUA),
         "LOAD_ANSWERS": str(answers),
     }
     done = subprocess.run(
