@@ -366,7 +366,6 @@ class Subsite:
         return self.network.update_plugin_settings(path=self.path, **changes)
 
 
-
 class LocalWordPress:
     """A throwaway WordPress on 127.0.0.1: private MariaDB, copied docroot, php -S.
 
