@@ -17,7 +17,8 @@ Everything lives under one root directory::
     root/
       db/            MariaDB datadir
       run/           mariadb.sock, mariadb.pid, php-server.pgid
-      docroot/       the WordPress copy that php -S serves
+      docroot/       the WordPress copy that php -S serves (a network's also has
+                     wp-content/mu-plugins/devenv-network-port.php)
       logs/          mariadb.log, mariadb-install-db.log, php-server.log
       tmp/           PHP snippets run by LocalWordPress.php()
       snapshot.sql   database dump taken at the end of start()
