@@ -21,6 +21,7 @@ from bridge.group_commit import GroupCommit
 from bridge.sqlite import connect
 
 if TYPE_CHECKING:
+    from bridge.job_stats import LastError
     from bridge.storage import JobRecords
 
 
@@ -286,6 +287,41 @@ class JobStore:
         """Raises if the database cannot be read."""
         with self._connect() as db:
             db.execute("SELECT 1 FROM jobs LIMIT 1").fetchall()
+
+    # Read-only questions for ``/metrics``, ``bridge status`` and ``bridge jobs``: the queries
+    # are in ``bridge.job_stats`` (which imports this module, hence the imports inside).
+
+    def counts_by_site_state(self) -> dict[str, dict[str, int]]:
+        from bridge.job_stats import counts_by_site_state
+
+        return counts_by_site_state(self.path)
+
+    def failed_by_site_kind(self) -> dict[tuple[str, str], int]:
+        from bridge.job_stats import failed_by_site_kind
+
+        return failed_by_site_kind(self.path)
+
+    def webhook_jobs_by_site(self) -> dict[str, int]:
+        from bridge.job_stats import webhook_jobs_by_site
+
+        return webhook_jobs_by_site(self.path)
+
+    def last_errors(self) -> list[LastError]:
+        from bridge.job_stats import last_errors
+
+        return last_errors(self.path)
+
+    def recent_jobs(
+        self,
+        *,
+        state: str | None = None,
+        site: str | None = None,
+        post_id: int | None = None,
+        limit: int = 20,
+    ) -> list[Job]:
+        from bridge.job_stats import recent_jobs
+
+        return recent_jobs(self.path, state=state, site=site, post_id=post_id, limit=limit)
 
 
 class JobCheckpoint:

@@ -16,6 +16,12 @@ the scripts reach job keys found at run time):
 - ``{prefix}finished:{provider}``: sorted set of the provider's done and failed jobs by
   ``updated_at``.
 - ``{prefix}leases``: hash of lease owner → job id (``bridge.redis_leases``).
+- ``{prefix}updated``: sorted set of every job by ``updated_at`` (``bridge jobs``).
+- ``{prefix}counts``, ``{prefix}failed``: hashes of job counts by site and state, and of
+  failed jobs by site and error kind (each field: the two joined by the unit separator,
+  0x1F); ``{prefix}webhook_jobs``: jobs made by webhooks, by
+  site; ``{prefix}last_error``: error kind → the latest job that failed with it. Kept by the
+  scripts with every change, so ``/metrics`` reads them without a scan.
 """
 
 from __future__ import annotations
@@ -28,9 +34,11 @@ from typing import Any, cast
 
 import redis
 
+from bridge.job_stats import LastError
 from bridge.jobs import ACTIVE_STATES, Job, JobState, NewJob
 
 DEFAULT_PREFIX = "fib:"
+UNIT_SEPARATOR = "\x1f"
 _COLUMNS = frozenset(f.name for f in fields(Job))
 _INTS = frozenset({"post_id", "attempts", "attachment_id", "start_media"})
 _FLOATS = frozenset({"created_at", "updated_at", "submitted_at", "provider_done_at"})
@@ -47,9 +55,26 @@ local function stamp(value)
 end
 local ACTIVE = {queued = true, generating = true, uploading = true}
 local FINISHED = {done = true, failed = true}
-local function reindex(prefix, id)
+local SEP = string.char(31)
+-- After a change of the job ``id`` (``old_state`` and ``old_kind``: before it; nil for a new
+-- job): its place in the indexes and the counts by site, state and error kind.
+local function reindex(prefix, id, old_state, old_kind)
   local job = prefix .. 'job:' .. id
-  local f = redis.call('HMGET', job, 'state', 'created_at', 'provider', 'updated_at')
+  local f = redis.call('HMGET', job, 'state', 'created_at', 'provider', 'updated_at',
+    'site_url', 'error_kind')
+  redis.call('ZADD', prefix .. 'updated', f[4], id)
+  if old_state ~= f[1] then
+    if old_state then redis.call('HINCRBY', prefix .. 'counts', f[5] .. SEP .. old_state, -1) end
+    redis.call('HINCRBY', prefix .. 'counts', f[5] .. SEP .. f[1], 1)
+  end
+  local before, after = old_kind or 'unknown', f[6] or 'unknown'
+  if old_state == 'failed' and (f[1] ~= 'failed' or before ~= after) then
+    redis.call('HINCRBY', prefix .. 'failed', f[5] .. SEP .. before, -1)
+  end
+  if f[1] == 'failed' and (old_state ~= 'failed' or before ~= after) then
+    redis.call('HINCRBY', prefix .. 'failed', f[5] .. SEP .. after, 1)
+    redis.call('HSET', prefix .. 'last_error', after, id)
+  end
   if ACTIVE[f[1]] then
     redis.call('ZADD', prefix .. 'active', f[2], id)
   else
@@ -102,7 +127,11 @@ redis.call('HSET', job, 'id', new_id, 'created_at', at, 'updated_at', at, 'attem
 for i = 7, #ARGV, 2 do redis.call('HSET', job, ARGV[i], ARGV[i + 1]) end
 redis.call('SET', KEYS[1], new_id)
 redis.call('SADD', KEYS[2], new_id)
-reindex(prefix, new_id)
+reindex(prefix, new_id, nil, nil)
+local hook = redis.call('HGET', job, 'webhook_id')
+if hook and hook:sub(1, 10) ~= 'reconcile:' and hook:sub(1, 9) ~= 'backfill:' then
+  redis.call('HINCRBY', prefix .. 'webhook_jobs', redis.call('HGET', job, 'site_url'), 1)
+end
 return {1, redis.call('HGETALL', job)}
 """
 )
@@ -112,11 +141,12 @@ _UPDATE = (
     + """
 -- KEYS: the job. ARGV: prefix, id, number of pairs to set, the pairs, then fields to clear.
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local old = redis.call('HMGET', KEYS[1], 'state', 'error_kind')
 local count = tonumber(ARGV[3])
 for i = 4, 3 + 2 * count, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 for i = 4 + 2 * count, #ARGV do redis.call('HDEL', KEYS[1], ARGV[i]) end
 redis.call('HSET', KEYS[1], 'updated_at', stamp(now()))
-reindex(ARGV[1], ARGV[2])
+reindex(ARGV[1], ARGV[2], old[1] or nil, old[2] or nil)
 return redis.call('HGETALL', KEYS[1])
 """
 )
@@ -232,6 +262,76 @@ class RedisJobStore:
     def ping(self) -> None:
         """Raises ``redis.RedisError`` if the server cannot be reached."""
         self.client.ping()
+
+    def counts_by_site_state(self) -> dict[str, dict[str, int]]:
+        """``{site_url: {state: jobs}}`` for every site that has jobs."""
+        counts: dict[str, dict[str, int]] = {}
+        for (site, state), n in self._counts("counts").items():
+            if n:
+                counts.setdefault(site, {})[state] = n
+        return counts
+
+    def failed_by_site_kind(self) -> dict[tuple[str, str], int]:
+        """``{(site_url, error kind): failed jobs}`` (kind ``unknown`` when none was recorded)."""
+        return {key: n for key, n in self._counts("failed").items() if n}
+
+    def webhook_jobs_by_site(self) -> dict[str, int]:
+        """``{site_url: jobs}`` made by a webhook (not by a backfill run or the reconciliation)."""
+        raw = cast(dict[str, str], self.client.hgetall(f"{self.prefix}webhook_jobs"))
+        return {site: int(n) for site, n in raw.items()}
+
+    def last_errors(self) -> list[LastError]:
+        """For each error kind, the latest failed job (newest kind first)."""
+        latest = cast(dict[str, str], self.client.hgetall(f"{self.prefix}last_error"))
+        errors = []
+        for kind, job_id in latest.items():
+            job = self.get(job_id)
+            if job is not None and job.state == JobState.FAILED:
+                errors.append(
+                    LastError(
+                        kind, job.id, job.site_url, job.post_id, job.error or "", job.updated_at
+                    )
+                )
+        return sorted(errors, key=lambda error: error.at, reverse=True)
+
+    def recent_jobs(
+        self,
+        *,
+        state: str | None = None,
+        site: str | None = None,
+        post_id: int | None = None,
+        limit: int = 20,
+    ) -> list[Job]:
+        """The most recently changed jobs, newest first, with the given state, site and post."""
+        found: list[Job] = []
+        start, page = 0, 200
+        while len(found) < limit:
+            ids = cast(
+                list[str], self.client.zrevrange(f"{self.prefix}updated", start, start + page - 1)
+            )
+            if not ids:
+                break
+            for job_id in ids:
+                job = self.get(job_id)
+                if job is None or (state is not None and job.state != state):
+                    continue
+                if (site is not None and job.site_url != site) or (
+                    post_id is not None and job.post_id != post_id
+                ):
+                    continue
+                found.append(job)
+                if len(found) == limit:
+                    break
+            start += page
+        return found
+
+    def _counts(self, name: str) -> dict[tuple[str, str], int]:
+        raw = cast(dict[str, str], self.client.hgetall(f"{self.prefix}{name}"))
+        counts = {}
+        for key, n in raw.items():
+            site, _, label = key.rpartition(UNIT_SEPARATOR)
+            counts[(site, label)] = int(n)
+        return counts
 
     def _key(self, kind: str, name: str) -> str:
         return f"{self.prefix}{kind}:{name}"

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 
+from bridge.job_stats import LastError
 from bridge.jobs import Job, NewJob
 
 STORE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, RedisError)
@@ -51,6 +52,35 @@ class JobRecords(Protocol):
 
     def ping(self) -> None:
         """Raises one of STORE_ERRORS if the store cannot be read."""
+        ...
+
+    # Read-only questions for ``/metrics``, ``bridge status`` and ``bridge jobs``.
+
+    def counts_by_site_state(self) -> dict[str, dict[str, int]]:
+        """``{site_url: {state: jobs}}`` for every site that has jobs."""
+        ...
+
+    def failed_by_site_kind(self) -> dict[tuple[str, str], int]:
+        """``{(site_url, error kind): failed jobs}`` (kind ``unknown`` when none was recorded)."""
+        ...
+
+    def webhook_jobs_by_site(self) -> dict[str, int]:
+        """``{site_url: jobs}`` made by a webhook (not by a backfill run or the reconciliation)."""
+        ...
+
+    def last_errors(self) -> list[LastError]:
+        """For each error kind, the latest failed job (newest kind first)."""
+        ...
+
+    def recent_jobs(
+        self,
+        *,
+        state: str | None = None,
+        site: str | None = None,
+        post_id: int | None = None,
+        limit: int = 20,
+    ) -> list[Job]:
+        """The most recently changed jobs, newest first, with the given state, site and post."""
         ...
 
 

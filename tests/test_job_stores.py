@@ -235,3 +235,27 @@ def test_a_recorded_job_that_never_started_is_stalled_after_the_grace(backend: B
     backend.age(ended.id, 61)
     assert backend.leases.take_stalled(grace=60) == [job.id]
     assert backend.leases.take_stalled(grace=60) == [], "taken jobs wait for the grace"
+
+
+def test_the_figures_of_metrics_and_status_follow_every_change(backend: Backend) -> None:
+    store = backend.store
+    done, _ = store.create(_new(1))
+    failing, _ = store.create(_new(2))
+    store.create(_new(3, webhook_id="reconcile:post:3"))
+    store.update(done.id, state=JobState.GENERATING)
+    store.update(done.id, state=JobState.DONE)
+    store.update(failing.id, state=JobState.FAILED, error="no key", error_kind="unauthorized")
+    retried, _ = store.create(_new(2))
+    store.update(retried.id, state=JobState.FAILED, error="gone")
+    assert store.counts_by_site_state() == {SITE: {"done": 1, "failed": 2, "queued": 1}}
+    assert store.failed_by_site_kind() == {(SITE, "unauthorized"): 1, (SITE, "unknown"): 1}
+    assert store.webhook_jobs_by_site() == {SITE: 3}, "the reconciliation's job is not counted"
+    errors = store.last_errors()
+    assert [(e.kind, e.job_id, e.message) for e in errors] == [
+        ("unknown", retried.id, "gone"),
+        ("unauthorized", failing.id, "no key"),
+    ]
+    assert [job.id for job in store.recent_jobs(limit=2)] == [retried.id, failing.id]
+    assert [job.id for job in store.recent_jobs(state="done")] == [done.id]
+    assert [job.id for job in store.recent_jobs(post_id=2)] == [retried.id, failing.id]
+    assert store.recent_jobs(site="http://elsewhere.example") == []

@@ -12,10 +12,12 @@ import pytest
 from bridge.app import create_app
 from bridge.backends import RedisBackend, create_backend, create_gate
 from bridge.config import Settings
+from bridge.healthcheck import Unhealthy, check_worker
 from bridge.jobs import NewJob
 from bridge.sweeper import Sweeper
 from bridge.tasks import create_queue
 from devenv.redis_server import LocalRedis
+from devenv.wordpress import free_port
 from tests.signing import event, signed
 
 
@@ -59,3 +61,26 @@ def test_the_sweep_requeues_a_job_whose_queue_entry_was_lost(redis_settings: Set
     time.sleep(0.1)
     assert sweeper.sweep() == [], "a job still in the queue is not queued twice"
     assert queue.huey.pending_count() == 1
+
+
+def test_metrics_count_the_jobs_kept_in_redis(redis_settings: Settings, secret: str) -> None:
+    client = create_app(redis_settings).test_client()
+    for post_id in (1, 2, 2):
+        body, headers = signed(secret, event(post_id=post_id))
+        client.post("/webhook", data=body, headers=headers)
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'bridge_jobs{site="http://127.0.0.1:9",state="queued"} 2.0' in text
+    assert 'bridge_webhooks_accepted_total{outcome="created",site="http://127.0.0.1:9"} 2.0' in (
+        text
+    )
+
+
+def test_the_worker_health_check_asks_redis_and_never_shows_its_password(
+    redis_settings: Settings,
+) -> None:
+    check_worker(redis_settings)  # answers: healthy
+    closed = f"redis://:pa55word@127.0.0.1:{free_port()}/0"
+    with pytest.raises(Unhealthy) as raised:
+        check_worker(replace(redis_settings, redis_url=closed))
+    assert "does not answer" in str(raised.value)
+    assert "pa55word" not in str(raised.value)
