@@ -12,15 +12,13 @@ import sqlite3
 import threading
 from contextvars import Token
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from huey import Huey
 
 from bridge import logcontext, recorders
 from bridge.sqlite import connect
-
-if TYPE_CHECKING:
-    from bridge.storage import JobRecords
+from bridge.storage import STORE_ERRORS, JobRecords
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +79,6 @@ class TaskContext:
 
     @staticmethod
     def _lookup(jobs: JobRecords, job_id: str) -> tuple[str | None, int | None]:
-        from bridge.storage import STORE_ERRORS
-
         try:
             job = jobs.get(job_id)
         except STORE_ERRORS as exc:
