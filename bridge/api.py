@@ -40,6 +40,17 @@ def _rejected(exc: WebhookRejected) -> ResponseReturnValue:
     return jsonify(error=exc.code, message=exc.message), exc.status
 
 
+def _store_unavailable(exc: Exception) -> ResponseReturnValue:
+    """The job record (its SQLite file or Redis) cannot be reached: the plugin redelivers."""
+    log.error("the job database is unavailable (%s: %s)", type(exc).__name__, exc)
+    record_refusal("unavailable")
+    return jsonify(error="unavailable", message="the bridge cannot reach its jobs now"), 503
+
+
+for _error in STORE_ERRORS:
+    api.register_error_handler(_error, _store_unavailable)
+
+
 @api.post("/webhook")
 def webhook() -> ResponseReturnValue:
     """Verifies the signature on the raw body, validates, records the job (answering once it

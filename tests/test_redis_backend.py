@@ -84,3 +84,27 @@ def test_the_worker_health_check_asks_redis_and_never_shows_its_password(
         check_worker(replace(redis_settings, redis_url=closed))
     assert "does not answer" in str(raised.value)
     assert "pa55word" not in str(raised.value)
+
+
+def test_with_redis_down_a_webhook_is_refused_for_redelivery(
+    redis_settings: Settings, tmp_path: Path, secret: str
+) -> None:
+    server = LocalRedis(tmp_path / "redis")
+    server.start()
+    client = create_app(replace(redis_settings, redis_url=server.url)).test_client()
+    body, headers = signed(secret, event(post_id=3))
+    assert client.post("/webhook", data=body, headers=headers).status_code == 202
+    server.kill()  # a crash: what was answered 202 is in the append-only file
+    body, headers = signed(secret, event(post_id=4))
+    answer = client.post("/webhook", data=body, headers=headers)
+    assert answer.status_code == 503, "the plugin redelivers a webhook that got a 5xx"
+    assert answer.get_json()["error"] == "unavailable"
+    assert client.get("/healthz").status_code == 503
+    server.start()
+    try:
+        assert client.get("/healthz").status_code == 200
+        body, headers = signed(secret, event(post_id=3))
+        again = client.post("/webhook", data=body, headers=headers)
+        assert (again.status_code, again.get_json()["duplicate"]) == (200, True)
+    finally:
+        server.stop()
