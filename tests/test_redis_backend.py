@@ -4,11 +4,13 @@ through a real redis-server, and the sweep finds what a lost queue entry left be
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from bridge import logcontext
 from bridge.app import create_app
 from bridge.backends import RedisBackend, create_backend, create_gate
 from bridge.config import Settings
@@ -19,6 +21,14 @@ from bridge.tasks import create_queue
 from devenv.redis_server import LocalRedis
 from devenv.wordpress import free_port
 from tests.signing import event, signed
+
+
+@pytest.fixture(autouse=True)
+def _no_ids_left_behind() -> Iterator[None]:
+    """The test client runs requests in this thread: the ids a webhook bound to its log
+    context must not follow into the next test."""
+    yield
+    logcontext.clear()
 
 
 @pytest.fixture
