@@ -25,6 +25,7 @@ BENCHMARKS = {
     "backfill": "bench.backfill",
     "intake": "bench.intake",
     "memory": "bench.worker_memory",
+    "scaling": "bench.scaling",
 }
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 

@@ -19,10 +19,10 @@ from typing import Any
 
 import httpx
 
+from bridge.backends import create_backend
 from bridge.config import Settings
 from bridge.events import HEARTBEAT, HEARTBEAT_INTERVAL, WORKER_ALIVE_SECONDS, metrics_store
-from bridge.job_stats import counts_by_site_state, last_errors, recent_jobs
-from bridge.jobs import Job, JobState, JobStore
+from bridge.jobs import Job, JobState
 from bridge.periodic import Periodic
 from bridge.recorders import CREDITS
 
@@ -53,9 +53,8 @@ def add_commands(commands: Any) -> None:
 
 
 def show_jobs(settings: Settings, args: argparse.Namespace) -> int:
-    JobStore(settings.jobs_db)  # a fresh data directory gets an empty job record
-    jobs = recent_jobs(
-        settings.jobs_db,
+    store = create_backend(settings).job_store()  # a fresh data dir gets an empty job record
+    jobs = store.recent_jobs(
         state=args.state,
         site=args.site.rstrip("/") if args.site else None,
         post_id=args.post,
@@ -95,11 +94,12 @@ def show_status(settings: Settings, args: argparse.Namespace) -> int:
 
 def status_report(settings: Settings) -> dict[str, Any]:
     """Everything ``bridge status`` shows, as plain data."""
-    JobStore(settings.jobs_db)
     from bridge.tasks import create_queue
 
-    huey = create_queue(settings).huey
-    counts = counts_by_site_state(settings.jobs_db)
+    backend = create_backend(settings)
+    store = backend.job_store()
+    huey = create_queue(settings, store=store, backend=backend).huey
+    counts = store.counts_by_site_state()
     totals = {state.value: 0 for state in JobState}
     for states in counts.values():
         for state, n in states.items():
@@ -117,9 +117,7 @@ def status_report(settings: Settings) -> dict[str, Any]:
             },
         },
         "jobs_by_state": totals,
-        "last_errors": [
-            {**asdict(error), "at": _time(error.at)} for error in last_errors(settings.jobs_db)
-        ],
+        "last_errors": [{**asdict(error), "at": _time(error.at)} for error in store.last_errors()],
         "credits": {
             g.labels.get("provider", ""): {"remaining": int(g.value), "at": _time(g.updated_at)}
             for g in gauges

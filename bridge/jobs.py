@@ -15,10 +15,14 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge.group_commit import GroupCommit
 from bridge.sqlite import connect
+
+if TYPE_CHECKING:
+    from bridge.job_stats import LastError
+    from bridge.storage import JobRecords
 
 
 class JobState(StrEnum):
@@ -284,11 +288,46 @@ class JobStore:
         with self._connect() as db:
             db.execute("SELECT 1 FROM jobs LIMIT 1").fetchall()
 
+    # Read-only questions for ``/metrics``, ``bridge status`` and ``bridge jobs``: the queries
+    # are in ``bridge.job_stats`` (which imports this module, hence the imports inside).
+
+    def counts_by_site_state(self) -> dict[str, dict[str, int]]:
+        from bridge.job_stats import counts_by_site_state
+
+        return counts_by_site_state(self.path)
+
+    def failed_by_site_kind(self) -> dict[tuple[str, str], int]:
+        from bridge.job_stats import failed_by_site_kind
+
+        return failed_by_site_kind(self.path)
+
+    def webhook_jobs_by_site(self) -> dict[str, int]:
+        from bridge.job_stats import webhook_jobs_by_site
+
+        return webhook_jobs_by_site(self.path)
+
+    def last_errors(self) -> list[LastError]:
+        from bridge.job_stats import last_errors
+
+        return last_errors(self.path)
+
+    def recent_jobs(
+        self,
+        *,
+        state: str | None = None,
+        site: str | None = None,
+        post_id: int | None = None,
+        limit: int = 20,
+    ) -> list[Job]:
+        from bridge.job_stats import recent_jobs
+
+        return recent_jobs(self.path, state=state, site=site, post_id=post_id, limit=limit)
+
 
 class JobCheckpoint:
     """The provider's checkpoint for one job (see ``bridge.providers.base.Checkpoint``)."""
 
-    def __init__(self, store: JobStore, job_id: str) -> None:
+    def __init__(self, store: JobRecords, job_id: str) -> None:
         self.store = store
         self.job_id = job_id
 

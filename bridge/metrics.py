@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
@@ -30,12 +31,26 @@ from bridge.jobs import JobState
 QueueCounts = Callable[[], Mapping[str, int]]
 
 
-class BridgeCollector(Collector):
-    """Reads every figure from the job database at ``path`` when collected."""
+class JobStats(Protocol):
+    """The job counts of a job record kept outside ``path`` (``bridge.storage.JobRecords``)."""
 
-    def __init__(self, path: Path, queue_counts: QueueCounts | None = None) -> None:
+    def counts_by_site_state(self) -> dict[str, dict[str, int]]: ...
+
+    def failed_by_site_kind(self) -> dict[tuple[str, str], int]: ...
+
+    def webhook_jobs_by_site(self) -> dict[str, int]: ...
+
+
+class BridgeCollector(Collector):
+    """Reads every figure from the job database at ``path`` when collected (the job counts
+    from ``jobs``, when the job record is elsewhere: Redis)."""
+
+    def __init__(
+        self, path: Path, queue_counts: QueueCounts | None = None, jobs: JobStats | None = None
+    ) -> None:
         self.path = path
         self.queue_counts = queue_counts
+        self.jobs = jobs
 
     def collect(self) -> Iterator[Metric]:
         yield from self._jobs()
@@ -67,14 +82,17 @@ class BridgeCollector(Collector):
             "Webhooks accepted: 'created' made a job, 'duplicate' named a job that exists.",
             labels=["site", "outcome"],
         )
-        counts = counts_by_site_state(self.path)
+        jobs = self.jobs
+        counts = jobs.counts_by_site_state() if jobs else counts_by_site_state(self.path)
         for site, states in sorted(counts.items()):
             for state in JobState:
                 by_state.add_metric([site, state.value], states.get(state.value, 0))
             depth.add_metric([site], states.get(JobState.QUEUED.value, 0))
-        for (site, kind), n in sorted(failed_by_site_kind(self.path).items()):
+        failures = jobs.failed_by_site_kind() if jobs else failed_by_site_kind(self.path)
+        for (site, kind), n in sorted(failures.items()):
             failed.add_metric([site, kind], n)
-        for site, n in sorted(webhook_jobs_by_site(self.path).items()):
+        by_webhook = jobs.webhook_jobs_by_site() if jobs else webhook_jobs_by_site(self.path)
+        for site, n in sorted(by_webhook.items()):
             accepted.add_metric([site, "created"], n)
         for counter in metrics_store(self.path).counters():
             if counter.name == recorders.DUPLICATES:
@@ -162,8 +180,10 @@ def _bound(value: float) -> str:
     return repr(float(value))
 
 
-def render(path: Path, queue_counts: QueueCounts | None = None) -> bytes:
+def render(
+    path: Path, queue_counts: QueueCounts | None = None, jobs: JobStats | None = None
+) -> bytes:
     """The Prometheus text exposition of every figure."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(BridgeCollector(path, queue_counts))
+    registry.register(BridgeCollector(path, queue_counts, jobs))
     return generate_latest(registry)

@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, sync_playwright
 
 from bridge.config import Settings
 from devenv import browser as chromium
+from devenv.redis_server import LocalRedis
 from tests.signing import new_secret
 
 
@@ -40,3 +41,10 @@ def browser() -> Iterator[Browser]:
         launched = chromium.launch(playwright)
         yield launched
         launched.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRedis]:
+    """One private redis-server for the session; tests keep apart by key prefix or FLUSHDB."""
+    with LocalRedis(tmp_path_factory.mktemp("redis")) as server:
+        yield server

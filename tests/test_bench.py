@@ -25,6 +25,7 @@ EXPECTED = {
     "backfill": "cap-bound: achieved / best",
     "intake": "bridge / bare throughput",
     "memory": "BRIDGE_WORKERS=4 (default): peak RSS (MB)",
+    "scaling": "4 processes: achieved / best",
 }
 
 
