@@ -8,10 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from playwright.sync_api import Browser, sync_playwright
 
 from bridge.config import Settings
 from devenv import browser as chromium
+from devenv.redis_server import LocalRedis
 from tests.signing import new_secret
 
 
@@ -40,3 +42,19 @@ def browser() -> Iterator[Browser]:
         launched = chromium.launch(playwright)
         yield launched
         launched.close()
+
+
+@pytest.fixture(scope="session")
+def shared_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRedis]:
+    """One private redis-server for the whole session (devenv/redis_server.py)."""
+    with LocalRedis(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture
+def redis_client(shared_redis: LocalRedis) -> Iterator[redis.Redis]:
+    """A client of the session's Redis, emptied before each test."""
+    client = redis.Redis.from_url(shared_redis.url)
+    client.flushdb()
+    yield client
+    client.close()

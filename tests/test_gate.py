@@ -1,5 +1,6 @@
-"""The provider-key gate on a real SQLite job record: threads and processes racing for slots
-and tokens, the credits pause and its probe, the daily cap, and crash safety."""
+"""The provider-key gate, SQLite's and Redis's alike (each test runs on both, on a real job
+record and a real redis-server): threads and processes racing for slots and tokens, the
+credits pause and its probe, the daily cap, and crash safety."""
 
 from __future__ import annotations
 
@@ -7,11 +8,16 @@ import json
 import sqlite3
 import subprocess
 import sys
+import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import pytest
+import redis
 
 from bridge.gate import (
+    Gate,
     Hold,
     Limits,
     RateLimit,
@@ -21,6 +27,8 @@ from bridge.gate import (
     next_utc_midnight,
 )
 from bridge.jobs import JobState, JobStore, NewJob
+from bridge.redis_gate import RedisGate, job_in_flight
+from devenv.redis_server import LocalRedis
 from tests.gate_racer import KEY, race
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,6 +41,78 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+class GateMaker(Protocol):
+    """Makes the gate under test on the job store (the Redis one asks it which jobs ended)."""
+
+    backend: str
+
+    def __call__(
+        self,
+        store: JobStore,
+        *,
+        clock: Callable[[], float] | None = None,
+        on_slot_free: Callable[[str], None] | None = None,
+    ) -> Gate: ...
+
+    def racer_args(self, store: JobStore) -> list[str]:
+        """The ``tests.gate_racer`` options that reach the same gate from another process."""
+        ...
+
+
+class _SqliteGates:
+    backend = "sqlite"
+
+    def __call__(
+        self,
+        store: JobStore,
+        *,
+        clock: Callable[[], float] | None = None,
+        on_slot_free: Callable[[str], None] | None = None,
+    ) -> Gate:
+        if clock is None:
+            return SqliteGate(store.path, on_slot_free=on_slot_free)
+        return SqliteGate(store.path, on_slot_free=on_slot_free, clock=clock)
+
+    def racer_args(self, store: JobStore) -> list[str]:
+        return ["--db", str(store.path)]
+
+
+class _RedisGates:
+    backend = "redis"
+
+    def __init__(self, client: redis.Redis, url: str, prefix: str) -> None:
+        self.client = client
+        self.url = url
+        self.prefix = prefix
+
+    def __call__(
+        self,
+        store: JobStore,
+        *,
+        clock: Callable[[], float] | None = None,
+        on_slot_free: Callable[[str], None] | None = None,
+    ) -> Gate:
+        return RedisGate(
+            self.client,
+            prefix=self.prefix,
+            on_slot_free=on_slot_free,
+            in_flight=job_in_flight(store),
+            clock=clock,
+        )
+
+    def racer_args(self, store: JobStore) -> list[str]:
+        return ["--redis", self.url, "--prefix", self.prefix]
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def make_gate(request: pytest.FixtureRequest) -> GateMaker:
+    if request.param == "sqlite":
+        return _SqliteGates()
+    client: redis.Redis = request.getfixturevalue("redis_client")
+    server: LocalRedis = request.getfixturevalue("shared_redis")
+    return _RedisGates(client, server.url, f"test-{uuid.uuid4().hex[:8]}")
 
 
 def _jobs(store: JobStore, count: int, site: str = SITE) -> list[str]:
@@ -87,26 +167,28 @@ def test_a_key_is_known_by_a_hash_never_by_itself() -> None:
     assert key_id("local", None) == "local"
 
 
-def test_threads_racing_never_exceed_the_concurrency_cap(tmp_path: Path) -> None:
+def test_threads_racing_never_exceed_the_concurrency_cap(
+    tmp_path: Path, make_gate: GateMaker
+) -> None:
     store = JobStore(tmp_path / "jobs.sqlite3")
     ids = _jobs(store, 40)
-    lines = race(store.path, ids, Limits(max_concurrency=3), threads=8, run_s=0.03)
+    lines = race(lambda: make_gate(store), ids, Limits(max_concurrency=3), threads=8, run_s=0.03)
     intervals = [tuple(json.loads(line)) for line in lines]
     assert len(intervals) == 40
     assert _most_at_once(intervals) == 3  # reached, never exceeded
 
 
-def test_threads_racing_never_exceed_the_rate_limit(tmp_path: Path) -> None:
+def test_threads_racing_never_exceed_the_rate_limit(tmp_path: Path, make_gate: GateMaker) -> None:
     store = JobStore(tmp_path / "jobs.sqlite3")
     ids = _jobs(store, 16)
     limits = Limits(rate=RateLimit(4, 0.5))
-    lines = race(store.path, ids, limits, threads=8, run_s=0.0)
+    lines = race(lambda: make_gate(store), ids, limits, threads=8, run_s=0.0)
     arrivals = [json.loads(line)[0] for line in lines]
     assert len(arrivals) == 16
     assert _most_in_window(arrivals, 0.5) == 4
 
 
-def test_processes_racing_respect_both_limits(tmp_path: Path) -> None:
+def test_processes_racing_respect_both_limits(tmp_path: Path, make_gate: GateMaker) -> None:
     store = JobStore(tmp_path / "jobs.sqlite3")
     ids = _jobs(store, 36)
     racers = [
@@ -115,7 +197,7 @@ def test_processes_racing_respect_both_limits(tmp_path: Path) -> None:
                 sys.executable,
                 "-m",
                 "tests.gate_racer",
-                str(store.path),
+                *make_gate.racer_args(store),
                 "--jobs",
                 ",".join(ids[i::3]),
                 "--concurrency",
@@ -141,10 +223,10 @@ def test_processes_racing_respect_both_limits(tmp_path: Path) -> None:
     assert _most_in_window([a for a, _ in intervals], 0.5) <= 6
 
 
-def test_a_held_job_learns_when_the_next_token_frees(tmp_path: Path) -> None:
+def test_a_held_job_learns_when_the_next_token_frees(tmp_path: Path, make_gate: GateMaker) -> None:
     clock = Clock()
     store = JobStore(tmp_path / "jobs.sqlite3")
-    gate = SqliteGate(store.path, clock=clock)
+    gate = make_gate(store, clock=clock)
     first, second, third = _jobs(store, 3)
     limits = Limits(rate=RateLimit(2, 10.0))
     for job in (first, second):
@@ -159,10 +241,12 @@ def test_a_held_job_learns_when_the_next_token_frees(tmp_path: Path) -> None:
     assert gate.admit(Ticket(third, KEY, SITE), limits).admitted
 
 
-def test_a_submission_still_on_its_way_counts_as_arriving_now(tmp_path: Path) -> None:
+def test_a_submission_still_on_its_way_counts_as_arriving_now(
+    tmp_path: Path, make_gate: GateMaker
+) -> None:
     clock = Clock()
     store = JobStore(tmp_path / "jobs.sqlite3")
-    gate = SqliteGate(store.path, clock=clock)
+    gate = make_gate(store, clock=clock)
     slow, other = _jobs(store, 2)
     limits = Limits(rate=RateLimit(1, 1.0))
     assert gate.admit(Ticket(slow, KEY, SITE), limits).admitted
@@ -176,11 +260,11 @@ def test_a_submission_still_on_its_way_counts_as_arriving_now(tmp_path: Path) ->
 
 
 def test_a_slot_frees_when_the_provider_is_done_or_never_got_the_submission(
-    tmp_path: Path,
+    tmp_path: Path, make_gate: GateMaker
 ) -> None:
     store = JobStore(tmp_path / "jobs.sqlite3")
     freed: list[str] = []
-    gate = SqliteGate(store.path, on_slot_free=freed.append)
+    gate = make_gate(store, on_slot_free=freed.append)
     first, second, third = _jobs(store, 3)
     limits = Limits(max_concurrency=1)
     assert gate.admit(Ticket(first, KEY, SITE), limits).admitted
@@ -195,11 +279,11 @@ def test_a_slot_frees_when_the_provider_is_done_or_never_got_the_submission(
 
 
 def test_a_dead_workers_claim_expires_but_an_accepted_run_counts_until_it_ends(
-    tmp_path: Path,
+    tmp_path: Path, make_gate: GateMaker
 ) -> None:
     clock = Clock()
     store = JobStore(tmp_path / "jobs.sqlite3")
-    gate = SqliteGate(store.path, clock=clock)
+    gate = make_gate(store, clock=clock)
     claimed, running, other = _jobs(store, 3)
     limits = Limits(max_concurrency=1, claim_seconds=90)
     assert gate.admit(Ticket(claimed, KEY, SITE), limits).admitted  # its worker dies here
@@ -214,10 +298,12 @@ def test_a_dead_workers_claim_expires_but_an_accepted_run_counts_until_it_ends(
     assert gate.admit(Ticket(other, KEY, SITE), limits).admitted
 
 
-def test_no_credits_pauses_the_key_at_once_and_one_probe_resumes_it(tmp_path: Path) -> None:
+def test_no_credits_pauses_the_key_at_once_and_one_probe_resumes_it(
+    tmp_path: Path, make_gate: GateMaker
+) -> None:
     clock = Clock()
     store = JobStore(tmp_path / "jobs.sqlite3")
-    gate = SqliteGate(store.path, clock=clock)
+    gate = make_gate(store, clock=clock)
     refused, a, b = _jobs(store, 3)
     limits = Limits(credits_recheck=60)
     assert gate.admit(Ticket(refused, KEY, SITE), limits).admitted
@@ -240,10 +326,12 @@ def test_no_credits_pauses_the_key_at_once_and_one_probe_resumes_it(tmp_path: Pa
     assert gate.admit(Ticket(refused, KEY, SITE), limits).admitted
 
 
-def test_the_wait_between_probes_doubles_up_to_half_an_hour(tmp_path: Path) -> None:
+def test_the_wait_between_probes_doubles_up_to_half_an_hour(
+    tmp_path: Path, make_gate: GateMaker
+) -> None:
     clock = Clock()
     store = JobStore(tmp_path / "jobs.sqlite3")
-    gate = SqliteGate(store.path, clock=clock)
+    gate = make_gate(store, clock=clock)
     (job,) = _jobs(store, 1)
     limits = Limits(credits_recheck=60)
     ticket = Ticket(job, KEY, SITE)
@@ -256,10 +344,12 @@ def test_the_wait_between_probes_doubles_up_to_half_an_hour(tmp_path: Path) -> N
     assert steps == [60, 120, 240, 480, 960, 1800, 1800, 1800]
 
 
-def test_the_daily_cap_counts_a_sites_submissions_per_utc_day(tmp_path: Path) -> None:
+def test_the_daily_cap_counts_a_sites_submissions_per_utc_day(
+    tmp_path: Path, make_gate: GateMaker
+) -> None:
     clock = Clock(next_utc_midnight(1_700_000_000.0) - 3600)  # 23:00 UTC
     store = JobStore(tmp_path / "jobs.sqlite3")
-    gate = SqliteGate(store.path, clock=clock)
+    gate = make_gate(store, clock=clock)
     ours = _jobs(store, 4)
     theirs = _jobs(store, 1, site="http://other.example")
     refused = ours[1]
@@ -278,12 +368,33 @@ def test_the_daily_cap_counts_a_sites_submissions_per_utc_day(tmp_path: Path) ->
     assert gate.admit(Ticket(refused, KEY, SITE, daily_cap=2), Limits()).admitted
 
 
-def test_the_gate_keeps_no_key_in_the_database(tmp_path: Path) -> None:
+def test_the_gate_keeps_no_key_in_the_database(tmp_path: Path, make_gate: GateMaker) -> None:
     store = JobStore(tmp_path / "jobs.sqlite3")
-    gate = SqliteGate(store.path)
+    gate = make_gate(store)
     (job,) = _jobs(store, 1)
     ticket = Ticket(job, key_id("segmind", "sg_very_secret"), SITE)
-    gate.admit(ticket, Limits())
+    gate.admit(ticket, Limits(max_concurrency=1, rate=RateLimit(1, 1.0)))
+    gate.accepted(job)
+    gate.released(job, submitted=True)
     gate.out_of_credits(ticket, Limits())
-    dump = "\n".join(sqlite3.connect(store.path).iterdump())
+    if isinstance(make_gate, _RedisGates):
+        dump = _redis_dump(make_gate.client)
+    else:
+        dump = "\n".join(sqlite3.connect(store.path).iterdump())
     assert "sg_very_secret" not in dump and ticket.key in dump
+
+
+def _redis_dump(client: redis.Redis) -> str:
+    """Every key of the database with its content, as text."""
+    lines = []
+    for name in client.scan_iter():
+        kind = client.type(name)
+        content: object = {
+            b"string": client.get,
+            b"hash": client.hgetall,
+            b"list": lambda n: client.lrange(n, 0, -1),
+            b"set": client.smembers,
+            b"zset": lambda n: client.zrange(n, 0, -1, withscores=True),
+        }[kind](name)
+        lines.append(f"{name!r} {content!r}")
+    return "\n".join(lines)
