@@ -398,3 +398,81 @@ def _redis_dump(client: redis.Redis) -> str:
         }[kind](name)
         lines.append(f"{name!r} {content!r}")
     return "\n".join(lines)
+
+
+def test_a_job_held_for_a_slot_learns_when_the_oldest_run_should_end(
+    tmp_path: Path, make_gate: GateMaker
+) -> None:
+    clock = Clock()
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    gate = make_gate(store, clock=clock)
+    done, running, next_one, after_it = _jobs(store, 4)
+    limits = Limits(max_concurrency=1)
+    assert gate.admit(Ticket(done, KEY, SITE), limits).admitted
+    gate.accepted(done)
+    clock.now += 10  # the key's runs take 10 s
+    gate.released(done, submitted=True)
+    assert gate.admit(Ticket(running, KEY, SITE), limits).admitted
+    gate.accepted(running)
+    clock.now += 2
+    held = gate.admit(Ticket(next_one, KEY, SITE), limits)
+    assert (held.hold, held.delay) == (Hold.CONCURRENCY, pytest.approx(8.0))
+    behind = gate.admit(Ticket(after_it, KEY, SITE), limits)  # one run later than the first
+    assert (behind.hold, behind.delay) == (Hold.CONCURRENCY, pytest.approx(18.0))
+
+
+def test_a_job_admitted_twice_counts_once_for_the_daily_cap(
+    tmp_path: Path, make_gate: GateMaker
+) -> None:
+    clock = Clock()
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    gate = make_gate(store, clock=clock)
+    again, other, third = _jobs(store, 3)
+    assert gate.admit(Ticket(again, KEY, SITE, daily_cap=2), Limits()).admitted
+    clock.now += 100  # its worker died before the provider answered; the job runs again
+    assert gate.admit(Ticket(again, KEY, SITE, daily_cap=2), Limits()).admitted
+    assert gate.admit(Ticket(other, KEY, SITE, daily_cap=2), Limits()).admitted
+    assert gate.admit(Ticket(third, KEY, SITE, daily_cap=2), Limits()).hold == Hold.DAILY_CAP
+
+
+def test_every_process_shares_the_credits_pause_and_its_probe(
+    tmp_path: Path, make_gate: GateMaker
+) -> None:
+    clock = Clock()
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    one, other = make_gate(store, clock=clock), make_gate(store, clock=clock)
+    refused, probe = _jobs(store, 2)
+    limits = Limits(credits_recheck=60)
+    assert one.admit(Ticket(refused, KEY, SITE), limits).admitted
+    one.out_of_credits(Ticket(refused, KEY, SITE), limits)
+    assert other.admit(Ticket(probe, KEY, SITE), limits).hold == Hold.CREDITS
+    clock.now += 60
+    assert other.admit(Ticket(probe, KEY, SITE), limits).admitted
+    assert one.admit(Ticket(refused, KEY, SITE), limits).hold == Hold.CREDITS
+    other.accepted(probe)
+    assert one.admit(Ticket(refused, KEY, SITE), limits).admitted
+
+
+def test_redis_frees_an_accepted_runs_slot_after_the_ceiling_when_nobody_can_tell(
+    redis_client: redis.Redis,
+) -> None:
+    clock = Clock()
+    gate = RedisGate(redis_client, prefix="ceiling", clock=clock, run_ceiling=600)
+    limits = Limits(max_concurrency=1)
+    assert gate.admit(Ticket("lost", KEY, SITE), limits).admitted
+    gate.accepted("lost")  # its end is never reported, and no job store can say it ended
+    clock.now += 599
+    assert gate.admit(Ticket("next", KEY, SITE), limits).hold == Hold.CONCURRENCY
+    clock.now += 2
+    assert gate.admit(Ticket("next", KEY, SITE), limits).admitted
+
+
+def test_redis_gates_with_other_prefixes_share_nothing(redis_client: redis.Redis) -> None:
+    clock = Clock()
+    ours = RedisGate(redis_client, prefix="ours", clock=clock)
+    theirs = RedisGate(redis_client, prefix="theirs", clock=clock)
+    limits = Limits(max_concurrency=1)
+    assert ours.admit(Ticket("a", KEY, SITE), limits).admitted
+    assert ours.admit(Ticket("b", KEY, SITE), limits).hold == Hold.CONCURRENCY
+    assert theirs.admit(Ticket("b", KEY, SITE), limits).admitted
+    assert all(name.startswith((b"ours:", b"theirs:")) for name in redis_client.scan_iter())
