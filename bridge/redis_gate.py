@@ -5,20 +5,22 @@ what is in flight from the job records: it keeps its own record of each job's su
 (``bridge.redis_gate_scripts`` lists the keys). Every decision is one Lua script, so Redis runs
 it alone. Times come from Redis's clock, the one every machine agrees on.
 
-What the job records told SqliteGate for free, this gate learns otherwise:
+What SqliteGate read from and wrote to the job records, this gate learns and tells otherwise:
 
 - a claim the provider never answered stops counting after ``claim_seconds``, as there;
 - a job that ended without telling the gate (a provider failure after it accepted the job,
   a cancellation) is found by ``in_flight``: when a key is at its cap, the gate asks it about
   each job holding a slot and frees the slots of jobs that ended; ``run_ceiling`` bounds an
-  accepted run's slot when nobody can tell.
+  accepted run's slot when nobody can tell;
+- why a job is held (the job's ``held``, shown by ``GET /jobs/<id>``) is written by
+  ``on_hold``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 import redis
 
@@ -32,13 +34,15 @@ DEFAULT_PREFIX = "fib"
 _IN_FLIGHT_STATES = (JobState.QUEUED, JobState.GENERATING)
 
 
-class JobLookup(Protocol):
-    """What :func:`job_in_flight` needs of a job store."""
+class GateJobs(Protocol):
+    """What :func:`redis_gate` needs of a job store (``JobStore`` has it)."""
 
     def get(self, job_id: str) -> Job | None: ...
 
+    def update(self, job_id: str, **changes: Any) -> Job: ...
 
-def job_in_flight(store: JobLookup) -> Callable[[str], bool]:
+
+def job_in_flight(store: GateJobs) -> Callable[[str], bool]:
     """Whether a job can still hold a provider slot (queued or generating), from the store."""
 
     def in_flight(job_id: str) -> bool:
@@ -54,7 +58,8 @@ class RedisGate:
     ``client``: a ``redis.Redis`` or a ``redis://`` URL. ``prefix`` starts every key (tests
     give each their own). ``on_slot_free`` is called with the key when a job of this process
     frees a slot. ``in_flight`` says whether a job can still hold a slot (see
-    :func:`job_in_flight`). ``clock``: for tests; by default Redis's own.
+    :func:`job_in_flight`). ``on_hold`` is called with a job held back and why.
+    ``clock``: for tests; by default Redis's own.
     """
 
     def __init__(
@@ -64,6 +69,7 @@ class RedisGate:
         prefix: str = DEFAULT_PREFIX,
         on_slot_free: Callable[[str], None] | None = None,
         in_flight: Callable[[str], bool] | None = None,
+        on_hold: Callable[[str, Hold], None] | None = None,
         run_ceiling: float = 86400.0,
         clock: Callable[[], float] | None = None,
     ) -> None:
@@ -71,6 +77,7 @@ class RedisGate:
         self.prefix = prefix
         self._on_slot_free = on_slot_free
         self._in_flight = in_flight
+        self._on_hold = on_hold
         self._run_ceiling = run_ceiling
         self._clock = clock
         self._admit = self.client.register_script(scripts.ADMIT)
@@ -106,6 +113,8 @@ class RedisGate:
         if reason == "admitted":
             return Admission.yes()
         hold = Hold(reason)
+        if self._on_hold is not None:
+            self._on_hold(ticket.job_id, hold)
         delay = float(wait)
         if hold is Hold.DAILY_CAP:
             delay = _spread(delay, 60.0)
@@ -143,17 +152,22 @@ class RedisGate:
 def redis_gate(
     client: redis.Redis,
     *,
-    store: JobLookup | None = None,
+    store: GateJobs,
     on_slot_free: Callable[[str], None] | None = None,
     prefix: str = DEFAULT_PREFIX,
 ) -> Gate:
-    """The gate every process sharing ``client``'s Redis shares; ``store``: the job store
-    that says which jobs ended (see :class:`RedisGate`)."""
+    """The gate of every process sharing ``client``'s Redis. ``store``: the job store, which
+    says which jobs ended and keeps why a job is held (see :class:`RedisGate`)."""
+
+    def note_hold(job_id: str, hold: Hold) -> None:
+        store.update(job_id, held=hold.value)
+
     return RedisGate(
         client,
         prefix=prefix,
         on_slot_free=on_slot_free,
-        in_flight=job_in_flight(store) if store is not None else None,
+        in_flight=job_in_flight(store),
+        on_hold=note_hold,
     )
 
 

@@ -125,12 +125,13 @@ if most > 0 then
   end
 end
 
-if count > 0 then
-  -- A submission still on its way counts as arriving now, however long ago it was let
-  -- through: a slow request can reach the provider after later ones.
+-- A submission still on its way counts as arriving now, however long ago it was let
+-- through: a slow request can reach the provider after later ones.
+local function rate_wait()
   redis.call('ZREMRANGEBYSCORE', arrivals, '-inf', num(now - window))
-  local ats, on_way = {}, {}
   local live = redis.call('ZRANGEBYSCORE', claims, '(' .. num(now - claim), '+inf')
+  if redis.call('ZCARD', arrivals) + #live < count then return nil end  -- tokens left
+  local ats, on_way = {}, {}
   for _, other in ipairs(live) do
     if other ~= job then
       on_way[other] = true
@@ -143,13 +144,15 @@ if count > 0 then
       table.insert(ats, tonumber(recent[i + 1]))
     end
   end
-  if #ats >= count then
-    -- The window frees a token when its oldest entries age out: enough of them to leave
-    -- count - 1 behind.
-    table.sort(ats)
-    local wait = math.max(ats[#ats - count + 1] + window - now, 0) + 0.001
-    return hold('rate', wait, now + wait)
-  end
+  if #ats < count then return nil end
+  -- The window frees a token when its oldest entries age out: enough of them to leave
+  -- count - 1 behind.
+  table.sort(ats)
+  return math.max(ats[#ats - count + 1] + window - now, 0) + 0.001
+end
+if count > 0 then
+  local wait = rate_wait()
+  if wait then return hold('rate', wait, now + wait) end
 end
 
 if paused[1] then

@@ -27,7 +27,7 @@ from bridge.gate import (
     next_utc_midnight,
 )
 from bridge.jobs import JobState, JobStore, NewJob
-from bridge.redis_gate import RedisGate, job_in_flight
+from bridge.redis_gate import RedisGate, job_in_flight, redis_gate
 from devenv.redis_server import LocalRedis
 from tests.gate_racer import KEY, race
 
@@ -94,11 +94,16 @@ class _RedisGates:
         clock: Callable[[], float] | None = None,
         on_slot_free: Callable[[str], None] | None = None,
     ) -> Gate:
+        if clock is None:
+            return redis_gate(
+                self.client, store=store, on_slot_free=on_slot_free, prefix=self.prefix
+            )
         return RedisGate(
             self.client,
             prefix=self.prefix,
             on_slot_free=on_slot_free,
             in_flight=job_in_flight(store),
+            on_hold=lambda job_id, hold: store.update(job_id, held=hold.value),
             clock=clock,
         )
 
@@ -417,6 +422,7 @@ def test_a_job_held_for_a_slot_learns_when_the_oldest_run_should_end(
     clock.now += 2
     held = gate.admit(Ticket(next_one, KEY, SITE), limits)
     assert (held.hold, held.delay) == (Hold.CONCURRENCY, pytest.approx(8.0))
+    assert (job := store.get(next_one)) is not None and job.held == "concurrency"  # GET /jobs
     behind = gate.admit(Ticket(after_it, KEY, SITE), limits)  # one run later than the first
     assert (behind.hold, behind.delay) == (Hold.CONCURRENCY, pytest.approx(18.0))
 
