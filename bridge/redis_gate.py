@@ -30,7 +30,7 @@ from bridge.jobs import Job, JobState
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PREFIX = "fib"
+DEFAULT_PREFIX = "fib:"
 _IN_FLIGHT_STATES = (JobState.QUEUED, JobState.GENERATING)
 
 
@@ -55,10 +55,10 @@ def job_in_flight(store: GateJobs) -> Callable[[str], bool]:
 class RedisGate:
     """The gate in Redis (see the module docstring); implements :class:`bridge.gate.Gate`.
 
-    ``client``: a ``redis.Redis`` or a ``redis://`` URL. ``prefix`` starts every key (tests
-    give each their own). ``on_slot_free`` is called with the key when a job of this process
-    frees a slot. ``in_flight`` says whether a job can still hold a slot (see
-    :func:`job_in_flight`). ``on_hold`` is called with a job held back and why.
+    ``client``: a ``redis.Redis`` or a ``redis://`` URL. ``prefix`` starts every key (``fib:``
+    as the job record's; tests give each their own). ``on_slot_free`` is called with the key
+    when a job of this process frees a slot. ``in_flight`` says whether a job can still hold a
+    slot (see :func:`job_in_flight`). ``on_hold`` is called with a job held back and why.
     ``clock``: for tests; by default Redis's own.
     """
 

@@ -1,9 +1,9 @@
 """The Lua scripts of the Redis gate (``bridge.redis_gate``): each decision is one script, so
 Redis runs it alone and two processes never take the last slot or token together.
 
-Every script gets the key prefix as ``ARGV[1]`` and the time as ``ARGV[2]`` (empty: Redis's
-own clock, the one clock that every machine sharing the server agrees on). Keys, below the
-prefix (``K`` is a provider key's :func:`bridge.gate.key_id`, never the key itself):
+Every script gets the key prefix (``fib:``) as ``ARGV[1]`` and the time as ``ARGV[2]`` (empty:
+Redis's own clock, the one clock that every machine sharing the server agrees on). Keys, after
+the prefix (``K`` is a provider key's :func:`bridge.gate.key_id`, never the key itself):
 
 ``gate:key:K:claims``    ZSET job → when the gate let it through; the provider has not answered
 ``gate:key:K:running``   ZSET job → when the provider accepted it; it runs there until released
@@ -14,17 +14,17 @@ prefix (``K`` is a provider key's :func:`bridge.gate.key_id`, never the key itse
 ``gate:site:SITE``       ZSET job → when its submission was let through (the daily cap)
 ``gate:job:ID``          HASH key, site, at (as in the sets above), done: the job's own record
 
-The keys are named inside the scripts, so on a Redis Cluster the prefix needs a hash tag
-(``{fib}``) to keep them in one slot.
+The scripts name keys they find at run time (a job's key), so this needs one Redis or a primary
+with replicas, not a Cluster, like the job record (``bridge.redis_store``).
 """
 
 from __future__ import annotations
 
 _PRELUDE = """
 local P = ARGV[1]
-local function kkey(key, part) return P .. ':gate:key:' .. key .. ':' .. part end
-local function jkey(job) return P .. ':gate:job:' .. job end
-local function skey(site) return P .. ':gate:site:' .. site end
+local function kkey(key, part) return P .. 'gate:key:' .. key .. ':' .. part end
+local function jkey(job) return P .. 'gate:job:' .. job end
+local function skey(site) return P .. 'gate:site:' .. site end
 local function num(x) return string.format('%.17g', x) end
 local KEEP = 604800     -- a provider key nobody has used for a week leaves no trace
 local JOB_KEEP = 172800 -- a job's record and a site's submissions: today's and yesterday's

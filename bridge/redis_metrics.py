@@ -9,8 +9,9 @@ and the same small footprint: one field per metric and label set. Keys, below th
 ``metrics:histograms``        SET of "NAME LABELS"
 ``metrics:histogram:NAME LABELS``  HASH bounds (JSON), b0 … bN-1 (cumulative), sum, count
 
-``LABELS`` is the label set's canonical JSON. Every write is one command, one transaction or
-one script, so concurrent writers never lose an increment or an observation.
+``LABELS`` is the label set's canonical JSON; the prefix is ``fib:``, as the job record's.
+Every write is one command, one transaction or one script, so concurrent writers never lose an
+increment or an observation.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from bridge.events import (
     Metrics,
 )
 
-DEFAULT_PREFIX = "fib"
+DEFAULT_PREFIX = "fib:"
 
 _OBSERVE = """
 -- KEYS: the histogram, the set of histograms. ARGV: field, bounds, first bucket, value.
@@ -67,11 +68,11 @@ class RedisMetrics:
 
     def __init__(self, client: redis.Redis | str, *, prefix: str = DEFAULT_PREFIX) -> None:
         self.client = redis.Redis.from_url(client) if isinstance(client, str) else client
-        self._counters = f"{prefix}:metrics:counters"
-        self._gauges = f"{prefix}:metrics:gauges"
-        self._gauge_times = f"{prefix}:metrics:gauge_times"
-        self._histograms = f"{prefix}:metrics:histograms"
-        self._histogram = f"{prefix}:metrics:histogram:"
+        self._counters = f"{prefix}metrics:counters"
+        self._gauges = f"{prefix}metrics:gauges"
+        self._gauge_times = f"{prefix}metrics:gauge_times"
+        self._histograms = f"{prefix}metrics:histograms"
+        self._histogram = f"{prefix}metrics:histogram:"
         self._observe = self.client.register_script(_OBSERVE)
         self._forget_silent = self.client.register_script(_FORGET_SILENT)
 

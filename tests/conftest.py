@@ -35,6 +35,15 @@ def settings(tmp_path: Path, secret: str) -> Settings:
     )
 
 
+@pytest.fixture
+def redis_client(redis_server: LocalRedis) -> Iterator[redis.Redis]:
+    """A client of the session's Redis that decodes answers, as the bridge's does; tests
+    keep apart by key prefix."""
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    yield client
+    client.close()
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     """Debian's chromium, headless, for the whole session (devenv/browser.py)."""
@@ -45,16 +54,7 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="session")
-def shared_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRedis]:
-    """One private redis-server for the whole session (devenv/redis_server.py)."""
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRedis]:
+    """One private redis-server for the session; tests keep apart by key prefix or FLUSHDB."""
     with LocalRedis(tmp_path_factory.mktemp("redis")) as server:
         yield server
-
-
-@pytest.fixture
-def redis_client(shared_redis: LocalRedis) -> Iterator[redis.Redis]:
-    """A client of the session's Redis, emptied before each test."""
-    client = redis.Redis.from_url(shared_redis.url)
-    client.flushdb()
-    yield client
-    client.close()

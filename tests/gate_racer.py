@@ -63,7 +63,7 @@ def main() -> int:
     backend = parser.add_mutually_exclusive_group(required=True)
     backend.add_argument("--db", type=Path, help="the job database of a SqliteGate")
     backend.add_argument("--redis", help="the redis:// URL of a RedisGate")
-    parser.add_argument("--prefix", default="fib", help="the RedisGate's key prefix")
+    parser.add_argument("--prefix", default="fib:", help="the RedisGate's key prefix")
     parser.add_argument("--jobs", required=True, help="comma-separated job ids")
     parser.add_argument("--concurrency", type=int, default=0)
     parser.add_argument("--rate", default="")

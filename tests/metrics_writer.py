@@ -29,7 +29,7 @@ def main() -> int:
     backend = parser.add_mutually_exclusive_group(required=True)
     backend.add_argument("--db", type=Path, help="the job database of a MetricsStore")
     backend.add_argument("--redis", help="the redis:// URL of a RedisMetrics")
-    parser.add_argument("--prefix", default="fib")
+    parser.add_argument("--prefix", default="fib:")
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--writer", default="w")
     args = parser.parse_args()

@@ -116,8 +116,13 @@ def make_gate(request: pytest.FixtureRequest) -> GateMaker:
     if request.param == "sqlite":
         return _SqliteGates()
     client: redis.Redis = request.getfixturevalue("redis_client")
-    server: LocalRedis = request.getfixturevalue("shared_redis")
-    return _RedisGates(client, server.url, f"test-{uuid.uuid4().hex[:8]}")
+    server: LocalRedis = request.getfixturevalue("redis_server")
+    return _RedisGates(client, server.url, _prefix())
+
+
+def _prefix() -> str:
+    """A key prefix of the test's own: tests share the session's Redis."""
+    return f"test-{uuid.uuid4().hex[:8]}:"
 
 
 def _jobs(store: JobStore, count: int, site: str = SITE) -> list[str]:
@@ -383,23 +388,23 @@ def test_the_gate_keeps_no_key_in_the_database(tmp_path: Path, make_gate: GateMa
     gate.released(job, submitted=True)
     gate.out_of_credits(ticket, Limits())
     if isinstance(make_gate, _RedisGates):
-        dump = _redis_dump(make_gate.client)
+        dump = _redis_dump(make_gate.client, make_gate.prefix)
     else:
         dump = "\n".join(sqlite3.connect(store.path).iterdump())
     assert "sg_very_secret" not in dump and ticket.key in dump
 
 
-def _redis_dump(client: redis.Redis) -> str:
-    """Every key of the database with its content, as text."""
+def _redis_dump(client: redis.Redis, prefix: str) -> str:
+    """Every key under ``prefix`` with its content, as text."""
     lines = []
-    for name in client.scan_iter():
+    for name in client.scan_iter(f"{prefix}*"):
         kind = client.type(name)
         content: object = {
-            b"string": client.get,
-            b"hash": client.hgetall,
-            b"list": lambda n: client.lrange(n, 0, -1),
-            b"set": client.smembers,
-            b"zset": lambda n: client.zrange(n, 0, -1, withscores=True),
+            "string": client.get,
+            "hash": client.hgetall,
+            "list": lambda n: client.lrange(n, 0, -1),
+            "set": client.smembers,
+            "zset": lambda n: client.zrange(n, 0, -1, withscores=True),
         }[kind](name)
         lines.append(f"{name!r} {content!r}")
     return "\n".join(lines)
@@ -463,7 +468,7 @@ def test_redis_frees_an_accepted_runs_slot_after_the_ceiling_when_nobody_can_tel
     redis_client: redis.Redis,
 ) -> None:
     clock = Clock()
-    gate = RedisGate(redis_client, prefix="ceiling", clock=clock, run_ceiling=600)
+    gate = RedisGate(redis_client, prefix=_prefix(), clock=clock, run_ceiling=600)
     limits = Limits(max_concurrency=1)
     assert gate.admit(Ticket("lost", KEY, SITE), limits).admitted
     gate.accepted("lost")  # its end is never reported, and no job store can say it ended
@@ -475,10 +480,10 @@ def test_redis_frees_an_accepted_runs_slot_after_the_ceiling_when_nobody_can_tel
 
 def test_redis_gates_with_other_prefixes_share_nothing(redis_client: redis.Redis) -> None:
     clock = Clock()
-    ours = RedisGate(redis_client, prefix="ours", clock=clock)
-    theirs = RedisGate(redis_client, prefix="theirs", clock=clock)
+    ours = RedisGate(redis_client, prefix=_prefix(), clock=clock)
+    theirs = RedisGate(redis_client, prefix=_prefix(), clock=clock)
     limits = Limits(max_concurrency=1)
     assert ours.admit(Ticket("a", KEY, SITE), limits).admitted
     assert ours.admit(Ticket("b", KEY, SITE), limits).hold == Hold.CONCURRENCY
     assert theirs.admit(Ticket("b", KEY, SITE), limits).admitted
-    assert all(name.startswith((b"ours:", b"theirs:")) for name in redis_client.scan_iter())
+    assert _redis_dump(redis_client, ours.prefix) and _redis_dump(redis_client, theirs.prefix)

@@ -46,14 +46,14 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
 
         return Backend(sqlite_store, ["--db", str(path)], age_row)
     client: redis.Redis = request.getfixturevalue("redis_client")
-    server: LocalRedis = request.getfixturevalue("shared_redis")
-    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    server: LocalRedis = request.getfixturevalue("redis_server")
+    prefix = f"test-{uuid.uuid4().hex[:8]}:"
     redis_store = RedisMetrics(client, prefix=prefix)
 
     def age_field(name: str, seconds: float) -> None:
-        times = f"{prefix}:metrics:gauge_times"
+        times = f"{prefix}metrics:gauge_times"
         for field, at in client.hgetall(times).items():
-            if field.decode().startswith(f"{name} "):
+            if field.startswith(f"{name} "):
                 client.hset(times, field, repr(float(at) - seconds))
 
     return Backend(redis_store, ["--redis", server.url, "--prefix", prefix], age_field)
