@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from typing import cast
 
 from flask import Blueprint, current_app, jsonify
@@ -16,6 +15,7 @@ from bridge.jobs import NewJob
 from bridge.metrics_api import record_duplicate, record_refusal
 from bridge.services import Services
 from bridge.signed_requests import raw_body, signature_headers
+from bridge.storage import STORE_ERRORS
 from bridge.webhooks import (
     PostEvent,
     WebhookRejected,
@@ -105,7 +105,7 @@ def healthz() -> ResponseReturnValue:
     """Open to anyone, so it says only whether the bridge can serve (details go to the log)."""
     try:
         _services().store.ping()
-    except sqlite3.Error as exc:
+    except STORE_ERRORS as exc:
         log.error("health check: the job database is unavailable (%s)", exc)
         return jsonify(
             status="unavailable", error="unavailable", message="the bridge cannot serve now"

@@ -8,11 +8,11 @@ from werkzeug.exceptions import HTTPException
 
 from bridge import logcontext
 from bridge.api import api
-from bridge.backfill import MissingPostSource, RunStore
-from bridge.backfill_api import BackfillServices, backfills
+from bridge.backends import create_backend
+from bridge.backfill import MissingPostSource
+from bridge.backfill_api import BackfillServices, backfills, no_backfills
 from bridge.config import Settings
 from bridge.enqueuer import BackgroundEnqueuer
-from bridge.jobs import JobStore
 from bridge.metrics_api import metrics, record_refusal
 from bridge.services import Services
 from bridge.tasks import JobQueue, create_queue
@@ -34,8 +34,10 @@ def create_app(
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    store = JobStore(settings.jobs_db, create_sync=settings.intake_sync.upper())
-    queue = queue or create_queue(settings, store=store)
+    backend = create_backend(settings)
+    store = backend.job_store(create_sync=settings.intake_sync.upper())
+    queue = queue or create_queue(settings, store=store, backend=backend)
+    runs = backend.run_store(store)
     app.extensions["bridge"] = Services(
         settings=settings,
         store=store,
@@ -44,13 +46,15 @@ def create_app(
         verifier=SignatureVerifier(settings.webhook_secret),
         wordpress=create_wordpress(settings),
     )
-    app.extensions["backfill"] = BackfillServices(
-        runs=RunStore(store), source=missing_posts or create_wordpress(settings)
-    )
-
     app.before_request(logcontext.clear)  # a thread's next request starts with no ids
     app.register_blueprint(api)
-    app.register_blueprint(backfills)
+    if runs is not None:
+        app.extensions["backfill"] = BackfillServices(
+            runs=runs, source=missing_posts or create_wordpress(settings)
+        )
+        app.register_blueprint(backfills)
+    else:
+        app.register_blueprint(no_backfills)
     app.register_blueprint(metrics)
 
     @app.errorhandler(HTTPException)

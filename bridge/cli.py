@@ -38,7 +38,6 @@ def _web(settings: Settings, args: argparse.Namespace) -> int:
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from bridge.cli_status import worker_heartbeat
-    from bridge.leases import Leases
     from bridge.periodic import Periodic
     from bridge.reconcile import Reconciler
     from bridge.sweeper import Sweeper
@@ -57,7 +56,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
         Periodic(
             "sweep",
             settings.sweep_interval,
-            Sweeper(Leases(settings.jobs_db), queue, settings.lease_seconds).sweep,
+            Sweeper(queue.leases, queue, settings.lease_seconds).sweep,
         )
     ]
     background.append(worker_heartbeat(settings.jobs_db))  # `bridge status` sees it alive

@@ -14,6 +14,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from bridge.backends import create_backend
 from bridge.backfill import RunConflict, RunProgress, RunStore, preview
 from bridge.config import Settings
 from bridge.options import GenerationOptions
@@ -57,8 +58,12 @@ def add_command(commands: Any) -> None:
 
 
 def run_command(settings: Settings, args: argparse.Namespace) -> int:
-    queue = create_queue(settings)
-    runs = RunStore(queue.store)
+    backend = create_backend(settings)
+    queue = create_queue(settings, backend=backend)
+    runs = backend.run_store(queue.store)
+    if runs is None:
+        print("bridge backfill: not available yet with BRIDGE_REDIS_URL set", file=sys.stderr)
+        return 2
     if args.status or args.watch:
         run = runs.get(args.status or args.watch)
         if run is None:

@@ -10,6 +10,7 @@ import base64
 import binascii
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -86,6 +87,10 @@ class Settings:
     intake_sync: IntakeSyncName = "full"
     """How a webhook's job is committed before its 202: ``full`` (on disk, fsync shared by a
     group commit) or ``normal`` (survives a crash of the bridge, not a power loss)."""
+    redis_url: str | None = None
+    """``BRIDGE_REDIS_URL``: job record, leases and queue in this Redis (shared by web and
+    workers on several machines); None: SQLite files in ``data_dir``. May hold a password:
+    never log it, log :func:`redacted_url` of it."""
 
     @property
     def jobs_db(self) -> Path:
@@ -188,6 +193,7 @@ class Settings:
             intake_sync="normal"
             if reader.choice("BRIDGE_INTAKE_SYNC", ("full", "normal"), "full") == "normal"
             else "full",
+            redis_url=_redis_url(reader.optional("BRIDGE_REDIS_URL"), problems),
         )
         if problems:
             raise ConfigError(problems)
@@ -232,6 +238,45 @@ def _merge_config_file(env: dict[str, str], problems: list[str]) -> dict[str, st
         merged[key.upper()] = str(value).lower() if isinstance(value, bool) else str(value)
     merged.update(env)
     return merged
+
+
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def _redis_url(url: str | None, problems: list[str]) -> str | None:
+    """``BRIDGE_REDIS_URL``: ``redis://``, ``rediss://`` (TLS) or ``unix://``, or unset."""
+    if url is None:
+        return None
+    try:
+        parts = urlsplit(url)
+        port_ok = parts.scheme == "unix" or parts.port is None or parts.port > 0
+    except ValueError:
+        parts, port_ok = urlsplit(""), False
+    where = parts.path if parts.scheme == "unix" else parts.hostname
+    if parts.scheme not in REDIS_SCHEMES or not where or not port_ok:
+        problems.append(
+            "BRIDGE_REDIS_URL must be redis://[:password@]host[:port][/db], rediss://... (TLS) "
+            f"or unix:///path/to/redis.sock, got {redacted_url(url)!r}"
+        )
+    return url
+
+
+def redacted_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``, for log lines and messages."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return "<unparsable URL>"
+    query = parts.query
+    if "password=" in query:
+        query = re.sub(r"password=[^&]*", "password=***", query)
+    netloc = parts.netloc
+    if password is not None:
+        user, _, host = netloc.rpartition("@")
+        name = user.split(":", 1)[0]
+        netloc = f"{name}:***@{host}"
+    return parts._replace(netloc=netloc, query=query).geturl()
 
 
 def _metrics_token(token: str | None, problems: list[str]) -> str | None:

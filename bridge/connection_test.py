@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from bridge.config import Settings
-from bridge.jobs import JobStore
+from bridge.storage import JobRecords
 from bridge.webhooks import same_site
 from bridge.wordpress import WordPressError, WordPressSite
 
@@ -27,7 +27,7 @@ class Check:
 
 
 def run_checks(
-    settings: Settings, store: JobStore, wordpress: WordPressSite, site_url: str
+    settings: Settings, store: JobRecords, wordpress: WordPressSite, site_url: str
 ) -> list[Check]:
     """Every check, in the order the settings page shows them."""
     checks = [Check("signature", True, "The shared secret matches and the clocks agree.")]
@@ -58,7 +58,7 @@ def _wordpress(wordpress: WordPressSite) -> Check:
     return Check("wordpress", True, f"The bridge reaches WordPress back, {who}.")
 
 
-def _provider(settings: Settings, store: JobStore) -> Check:
+def _provider(settings: Settings, store: JobRecords) -> Check:
     if settings.provider == "local":
         return Check("provider", True, "Local title cards (no key needed).")
     last = store.last_finished(provider=settings.provider)

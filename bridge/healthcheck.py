@@ -21,8 +21,9 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from bridge.config import ConfigError, Settings
+from bridge.config import ConfigError, Settings, redacted_url
 from bridge.jobs import JobStore
+from bridge.storage import STORE_ERRORS
 
 ROLES = ("web", "worker")
 TIMEOUT = 5.0
@@ -69,7 +70,17 @@ def check_web(settings: Settings) -> None:
 
 
 def check_worker(settings: Settings) -> None:
-    """Raises Unhealthy unless the worker's job database exists and can be read."""
+    """Raises Unhealthy unless the worker's job database exists and can be read (with
+    ``BRIDGE_REDIS_URL``: unless Redis answers)."""
+    if settings.redis_url:
+        from bridge.backends import create_backend
+
+        try:
+            create_backend(settings).job_store().ping()
+        except STORE_ERRORS as exc:
+            where = redacted_url(settings.redis_url)
+            raise Unhealthy(f"Redis at {where} does not answer: {exc}") from exc
+        return
     path = settings.jobs_db
     if not path.is_file():
         raise Unhealthy(f"no job database at {path} (has the worker started?)")

@@ -15,10 +15,13 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge.group_commit import GroupCommit
 from bridge.sqlite import connect
+
+if TYPE_CHECKING:
+    from bridge.storage import JobRecords
 
 
 class JobState(StrEnum):
@@ -288,7 +291,7 @@ class JobStore:
 class JobCheckpoint:
     """The provider's checkpoint for one job (see ``bridge.providers.base.Checkpoint``)."""
 
-    def __init__(self, store: JobStore, job_id: str) -> None:
+    def __init__(self, store: JobRecords, job_id: str) -> None:
         self.store = store
         self.job_id = job_id
 

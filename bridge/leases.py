@@ -22,6 +22,7 @@ from pathlib import Path
 
 from bridge.jobs import ACTIVE_STATES
 from bridge.sqlite import connect
+from bridge.storage import STORE_ERRORS, LeaseStore
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,10 @@ class Leases:
                 (time.time() - 1, *owners),
             )
 
+    def end_dead_owners(self) -> None:
+        """Ends the leases held by dead processes of this host (see :func:`dead_owners`)."""
+        self.expire(dead_owners(self.lease_owners()))
+
     def take_stalled(self, grace: float, limit: int = 100) -> list[str]:
         """Claims, atomically, active jobs whose lease ran out (their worker died, or their
         queue entry was lost) and marks them queued again for ``grace`` seconds.
@@ -156,7 +161,7 @@ def _process_exists(pid: int) -> bool:
 class LeaseKeeper:
     """Renews the leases held by one worker process from a single background thread."""
 
-    def __init__(self, leases: Leases, seconds: float) -> None:
+    def __init__(self, leases: LeaseStore, seconds: float) -> None:
         self.leases = leases
         self.seconds = seconds
         self._held: set[str] = set()
@@ -189,5 +194,5 @@ class LeaseKeeper:
                 owners = sorted(self._held)
             try:
                 self.leases.renew(owners, self.seconds)
-            except sqlite3.Error as exc:
+            except STORE_ERRORS as exc:
                 log.warning("could not renew job leases: %s", exc)

@@ -21,11 +21,12 @@ from bridge.filenames import image_filename
 from bridge.gate import Admission, Gate, Hold, Limits, Ticket
 from bridge.images import ImageFile, InvalidImage, identify
 from bridge.imaging import ImageOptions, render
-from bridge.jobs import ACTIVE_STATES, Job, JobCheckpoint, JobState, JobStore
+from bridge.jobs import ACTIVE_STATES, Job, JobCheckpoint, JobState
 from bridge.options import GenerationOptions, PostContext
 from bridge.prompt import build_prompt, fill_template, template_values
 from bridge.providers.base import ErrorKind, PollLater, Prompt, Provider, ProviderError
 from bridge.providers.local import LocalProvider
+from bridge.storage import JobRecords
 from bridge.wordpress import PostState, WordPressError, WordPressSite
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ class Pipeline:
 
     def __init__(
         self,
-        store: JobStore,
+        store: JobRecords,
         provider: Provider,
         wordpress: WordPressSite,
         images_dir: Path,
@@ -456,7 +457,7 @@ class _GatedCheckpoint(JobCheckpoint):
 
     def __init__(
         self,
-        store: JobStore,
+        store: JobRecords,
         job_id: str,
         gate: Gate | None,
         on_accepted: Callable[[], None] | None = None,

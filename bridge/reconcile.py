@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from bridge.jobs import JobStore, NewJob
+from bridge.jobs import NewJob
+from bridge.storage import JobRecords
 from bridge.tasks import JobQueue
 from bridge.wordpress import MissingPost, WordPressSite
 
@@ -26,7 +27,7 @@ class Reconciler:
 
     def __init__(
         self,
-        store: JobStore,
+        store: JobRecords,
         queue: JobQueue,
         wordpress: WordPressSite,
         site_url: str,

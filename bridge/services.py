@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bridge.config import Settings
 from bridge.enqueuer import BackgroundEnqueuer
-from bridge.jobs import JobStore
+from bridge.storage import JobRecords
 from bridge.tasks import JobQueue
 from bridge.webhooks import SignatureVerifier
 from bridge.wordpress import WordPressSite
@@ -15,7 +15,7 @@ from bridge.wordpress import WordPressSite
 @dataclass(frozen=True)
 class Services:
     settings: Settings
-    store: JobStore
+    store: JobRecords
     queue: JobQueue
     enqueuer: BackgroundEnqueuer
     """Queues new webhook jobs off the request path (``queue.enqueue`` in the background)."""

@@ -12,21 +12,26 @@ import sqlite3
 import threading
 from contextvars import Token
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from huey import Huey
 
 from bridge import logcontext, recorders
 from bridge.sqlite import connect
 
+if TYPE_CHECKING:
+    from bridge.storage import JobRecords
+
 log = logging.getLogger(__name__)
 
 
 class TaskContext:
-    """The pre/post-execute hooks for one job database."""
+    """The pre/post-execute hooks for one job database (``jobs_db``: its metric tables;
+    ``jobs``: the job record, when it is not the SQLite file ``jobs_db``)."""
 
-    def __init__(self, jobs_db: Path) -> None:
+    def __init__(self, jobs_db: Path, jobs: JobRecords | None = None) -> None:
         self.jobs_db = jobs_db
+        self.jobs = jobs
         self._tokens = threading.local()
 
     def install(self, huey: Huey) -> None:
@@ -62,6 +67,8 @@ class TaskContext:
 
     def _where(self, job_id: str) -> tuple[str | None, int | None]:
         """The job's site and post, or nothing if the job is unknown."""
+        if self.jobs is not None:
+            return self._lookup(self.jobs, job_id)
         try:
             with connect(self.jobs_db) as db:
                 row = db.execute(
@@ -71,3 +78,14 @@ class TaskContext:
             log.warning("job %s: could not read its site and post for the log (%s)", job_id, exc)
             return None, None
         return (None, None) if row is None else (row["site_url"], row["post_id"])
+
+    @staticmethod
+    def _lookup(jobs: JobRecords, job_id: str) -> tuple[str | None, int | None]:
+        from bridge.storage import STORE_ERRORS
+
+        try:
+            job = jobs.get(job_id)
+        except STORE_ERRORS as exc:
+            log.warning("job %s: could not read its site and post for the log (%s)", job_id, exc)
+            return None, None
+        return (None, None) if job is None else (job.site_url, job.post_id)

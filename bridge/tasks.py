@@ -13,20 +13,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from huey import SqliteHuey, crontab
+from huey import Huey, crontab
 from huey.exceptions import RetryTask
 
-from bridge.backfill import Feeder, RunStore
+from bridge.backends import Backend, create_backend, create_gate
+from bridge.backfill import Feeder
 from bridge.config import Settings
-from bridge.gate import Limits, SqliteGate, key_id
-from bridge.jobs import JobStore
-from bridge.leases import LeaseKeeper, Leases, new_owner
+from bridge.gate import Limits, key_id
+from bridge.leases import LeaseKeeper, new_owner
 from bridge.pipeline import HeldAtGate, Pipeline, RetryLater, RetryPolicy
 from bridge.poll_timer import PollTimer
 from bridge.provider_metrics import ObservedProvider
 from bridge.providers import create_provider
 from bridge.providers.base import PollLater
-from bridge.sqlite import NormalSyncConnection
+from bridge.storage import JobRecords, LeaseStore
 from bridge.task_context import TaskContext
 from bridge.wakeups import Wakeups
 from bridge.wordpress import create_wordpress
@@ -43,13 +43,14 @@ millisecond, woken early by a free slot); a longer one is a huey retry (durable)
 @dataclass(frozen=True)
 class JobQueue:
     """The huey instance, the task that runs one job, the backfill feeder, the job record
-    and the timer of the jobs waiting on their provider (in a worker)."""
+    and the timer of the jobs waiting on their provider (in a worker), the job leases."""
 
-    huey: SqliteHuey
+    huey: Huey
     run_job: Any  # huey's TaskWrapper: calling it enqueues
-    feeder: Callable[[], Feeder]
-    store: JobStore
+    feeder: Callable[[], Feeder | NoBackfill]
+    store: JobRecords
     poll_timer: PollTimer
+    leases: LeaseStore
 
     def enqueue(self, job_id: str) -> None:
         self.run_job(job_id)
@@ -64,12 +65,30 @@ class JobQueue:
         return {str(task.args[0]) for task in tasks if task.name == "run_job" and task.args}
 
 
+class NoBackfill:
+    """The feeder of a backend without backfill runs (Redis, for now): nothing to feed."""
+
+    def feed(self) -> int:
+        return 0
+
+    def after_job(self, job_id: str) -> None:
+        """No run to feed."""
+
+    def recover(self, queued: set[str]) -> int:
+        return 0
+
+
 def create_queue(
-    settings: Settings, *, store: JobStore | None = None, immediate: bool = False
+    settings: Settings,
+    *,
+    store: JobRecords | None = None,
+    immediate: bool = False,
+    backend: Backend | None = None,
 ) -> JobQueue:
     """Builds the queue. Both the web side and the worker call this; only the worker runs
     tasks, building its pipeline the first time one arrives. ``store``: the job record, when
     the caller has opened it already (it is opened, and its schema checked, once).
+    ``backend``: where job record, leases and queue live (default: as ``settings`` say).
 
     A task first takes the job's lease: a job another live worker runs, or one that has ended,
     is left alone, so a job queued twice (by the sweep) still runs once at a time. A job whose
@@ -78,21 +97,14 @@ def create_queue(
     poll does not count as a retry.
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    huey = SqliteHuey(
-        name="featured-image-bridge",
-        filename=str(settings.queue_db),
-        results=False,
-        immediate=immediate,
-        # The queue only wakes the worker; a lost entry is queued again by the sweep, so its
-        # commits need not wait for the disk (WAL with NORMAL: safe from corruption).
-        factory=NormalSyncConnection,
-    )
-    jobs = store or JobStore(settings.jobs_db)  # creates the job record if needed
-    TaskContext(settings.jobs_db).install(huey)  # logs and metrics know each task's job
+    backend = backend or create_backend(settings)
+    huey = backend.huey(immediate=immediate)
+    jobs = store or backend.job_store()  # creates the job record if needed
+    TaskContext(settings.jobs_db, jobs).install(huey)  # logs and metrics know each task's job
     wakeups = Wakeups(lambda job_id: queue.enqueue_first(job_id))
     pipeline = _lazy(lambda: build_pipeline(settings, jobs, on_slot_free=wakeups.slot_free))
-    feeder = _lazy(lambda: Feeder(RunStore(jobs), queue.enqueue, settings.backfill_window))
-    leases = Leases(settings.jobs_db)
+    feeder = _lazy(lambda: _feeder(backend, jobs, queue.enqueue, settings.backfill_window))
+    leases = backend.leases()
     keeper = LeaseKeeper(leases, settings.lease_seconds)
 
     def run_job(job_id: str, poll: bool = False) -> None:
@@ -130,13 +142,20 @@ def create_queue(
     # must not delay noticing that a paid image is ready.
     timer = PollTimer(lambda job_id: run_task(job_id, poll=True, priority=POLL_PRIORITY))
     queue: JobQueue = JobQueue(
-        huey=huey, run_job=run_task, feeder=feeder, store=jobs, poll_timer=timer
+        huey=huey, run_job=run_task, feeder=feeder, store=jobs, poll_timer=timer, leases=leases
     )
     return queue
 
 
+def _feeder(
+    backend: Backend, jobs: JobRecords, enqueue: Callable[[str], None], window: int
+) -> Feeder | NoBackfill:
+    runs = backend.run_store(jobs)
+    return NoBackfill() if runs is None else Feeder(runs, enqueue, window)
+
+
 def build_pipeline(
-    settings: Settings, store: JobStore, on_slot_free: Callable[[str], None] | None = None
+    settings: Settings, store: JobRecords, on_slot_free: Callable[[str], None] | None = None
 ) -> Pipeline:
     """The worker's pipeline with its provider, WordPress client and provider-key gate.
 
@@ -158,7 +177,7 @@ def build_pipeline(
         wordpress=create_wordpress(settings),
         images_dir=settings.images_dir,
         retry=RetryPolicy(attempts=settings.job_retries + 1, base_delay=settings.retry_delay),
-        gate=SqliteGate(settings.jobs_db, on_slot_free=on_slot_free),
+        gate=create_gate(settings, on_slot_free=on_slot_free),
         provider_key=key_id(provider.name, settings.segmind_api_key),
         limits=limits,
     )

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.config import DEFAULT_WORKFLOW_URL, ConfigError, Settings
+from bridge.config import DEFAULT_WORKFLOW_URL, ConfigError, Settings, redacted_url
 from bridge.gate import RateLimit
 
 BASE = {
@@ -199,3 +199,36 @@ def test_provider_limits_default_to_the_worker_threads_and_no_rate_limit(secret:
 def test_bad_provider_limits_are_named(secret: str, name: str, value: str, problem: str) -> None:
     with pytest.raises(ConfigError, match=problem):
         Settings.from_env({**BASE, "BRIDGE_WEBHOOK_SECRET": secret, name: value})
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://127.0.0.1:6379/0",
+        "redis://:pa55word@redis.internal:6380/2",
+        "rediss://bridge:pa55word@redis.example",
+        "unix:///run/redis/redis.sock?db=1",
+    ],
+)
+def test_a_redis_url_selects_redis(secret: str, url: str) -> None:
+    settings = Settings.from_env({**BASE, "BRIDGE_WEBHOOK_SECRET": secret, "BRIDGE_REDIS_URL": url})
+    assert settings.redis_url == url
+    assert Settings.from_env({**BASE, "BRIDGE_WEBHOOK_SECRET": secret}).redis_url is None
+
+
+@pytest.mark.parametrize(
+    "url", ["http://:pa55word@redis.internal", "redis://:pa55word@", "redis://h:0", "localhost"]
+)
+def test_a_bad_redis_url_is_named_without_its_password(secret: str, url: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({**BASE, "BRIDGE_WEBHOOK_SECRET": secret, "BRIDGE_REDIS_URL": url})
+    message = str(raised.value)
+    assert "BRIDGE_REDIS_URL must be redis://" in message
+    assert "pa55word" not in message
+
+
+def test_a_redis_url_is_logged_without_its_password() -> None:
+    assert redacted_url("redis://bridge:pa55word@h:6379/0") == "redis://bridge:***@h:6379/0"
+    assert redacted_url("redis://:pa55word@h") == "redis://:***@h"
+    assert "pa55word" not in redacted_url("unix:///run/redis.sock?db=1&password=pa55word")
+    assert redacted_url("redis://h:6379/0") == "redis://h:6379/0"

@@ -1,0 +1,136 @@
+"""The one place that turns settings into storage: the job record, its leases, the queue, the
+backfill runs and the provider-key gate. Nothing else asks which backend is configured.
+
+- SQLite (default): files in ``BRIDGE_DATA_DIR``; web and workers on one machine.
+- Redis (``BRIDGE_REDIS_URL``): one Redis shared by web and worker processes on any number
+  of machines. The metric tables stay in each process's local ``BRIDGE_DATA_DIR`` for now,
+  and so do images between download and upload (a job resumed elsewhere downloads again).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import cached_property
+from typing import Protocol
+
+import redis
+from huey import Huey, PriorityRedisHuey, SqliteHuey
+
+from bridge.backfill import RunStore
+from bridge.config import Settings, redacted_url
+from bridge.gate import Gate, SqliteGate
+from bridge.jobs import JobStore
+from bridge.leases import Leases
+from bridge.redis_leases import RedisLeases
+from bridge.redis_store import RedisJobStore, connect
+from bridge.sqlite import NormalSyncConnection
+from bridge.storage import JobRecords, LeaseStore
+
+log = logging.getLogger(__name__)
+QUEUE_NAME = "featured-image-bridge"
+
+
+class Backend(Protocol):
+    """Builds the stores of one backend; each call makes a new object over the same data."""
+
+    name: str
+
+    def job_store(self, *, create_sync: str = "FULL") -> JobRecords:
+        """``create_sync``: how SQLite commits a new job (``bridge.sqlite.SYNCHRONOUS``)."""
+        ...
+
+    def leases(self) -> LeaseStore: ...
+
+    def huey(self, *, immediate: bool = False) -> Huey: ...
+
+    def run_store(self, jobs: JobRecords) -> RunStore | None:
+        """The backfill runs, or None where this backend has none yet (Redis, for now)."""
+        ...
+
+
+class SqliteBackend:
+    """Job record, leases, queue and runs in SQLite files in the data directory."""
+
+    name = "sqlite"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def job_store(self, *, create_sync: str = "FULL") -> JobStore:
+        return JobStore(self.settings.jobs_db, create_sync=create_sync)
+
+    def leases(self) -> Leases:
+        return Leases(self.settings.jobs_db)
+
+    def huey(self, *, immediate: bool = False) -> Huey:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return SqliteHuey(
+            name=QUEUE_NAME,
+            filename=str(self.settings.queue_db),
+            results=False,
+            immediate=immediate,
+            # The queue only wakes the worker; a lost entry is queued again by the sweep, so
+            # its commits need not wait for the disk (WAL with NORMAL: safe from corruption).
+            factory=NormalSyncConnection,
+        )
+
+    def run_store(self, jobs: JobRecords) -> RunStore | None:
+        return RunStore(jobs) if isinstance(jobs, JobStore) else None
+
+
+class RedisBackend:
+    """Job record, leases and queue in the Redis at ``settings.redis_url``."""
+
+    name = "redis"
+
+    def __init__(self, settings: Settings, url: str) -> None:
+        self.settings = settings
+        self.url = url
+
+    @cached_property
+    def client(self) -> redis.Redis:
+        """One connection pool per backend (redis-py makes a fresh one after a fork)."""
+        log.info("job record, leases and queue in Redis at %s", redacted_url(self.url))
+        return connect(self.url)
+
+    def job_store(self, *, create_sync: str = "FULL") -> RedisJobStore:
+        """``create_sync`` does not apply: Redis's own ``appendfsync`` says when a write is
+        on disk."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return RedisJobStore(self.client, self.settings.jobs_db)
+
+    def leases(self) -> RedisLeases:
+        return RedisLeases(self.client)
+
+    def huey(self, *, immediate: bool = False) -> Huey:
+        # Priorities: a due poll goes ahead of new jobs (``bridge.tasks``). huey keeps bytes
+        # (pickles), so its pool does not decode; its blocking reads wait at most 1 s.
+        pool = redis.ConnectionPool.from_url(
+            self.url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30
+        )
+        return PriorityRedisHuey(
+            name=QUEUE_NAME, results=False, immediate=immediate, connection_pool=pool
+        )
+
+    def run_store(self, jobs: JobRecords) -> RunStore | None:
+        return None
+
+
+def create_backend(settings: Settings) -> Backend:
+    """The backend ``settings`` name: Redis when ``BRIDGE_REDIS_URL`` is set, else SQLite."""
+    if settings.redis_url:
+        return RedisBackend(settings, settings.redis_url)
+    return SqliteBackend(settings)
+
+
+def create_gate(
+    settings: Settings, *, on_slot_free: Callable[[str], None] | None = None
+) -> Gate | None:
+    """The provider-key gate every worker of this deployment shares, or None if there is none
+    for this backend yet: the SQLite gate reads the SQLite job record, so with Redis the
+    concurrency cap, rate limit, credits pause and daily cap are not enforced until a Redis
+    gate is plugged in here."""
+    if settings.redis_url:
+        return None
+    return SqliteGate(settings.jobs_db, on_slot_free=on_slot_free)
