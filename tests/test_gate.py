@@ -487,3 +487,23 @@ def test_redis_gates_with_other_prefixes_share_nothing(redis_client: redis.Redis
     assert ours.admit(Ticket("b", KEY, SITE), limits).hold == Hold.CONCURRENCY
     assert theirs.admit(Ticket("b", KEY, SITE), limits).admitted
     assert _redis_dump(redis_client, ours.prefix) and _redis_dump(redis_client, theirs.prefix)
+
+
+def test_redis_keeps_the_slots_and_the_credits_pause_across_a_crash(tmp_path: Path) -> None:
+    clock = Clock()
+    server = LocalRedis(tmp_path / "redis")
+    server.start()
+    try:
+        gate = RedisGate(server.url, clock=clock)
+        limits = Limits(max_concurrency=1)
+        assert gate.admit(Ticket("running", KEY, SITE), limits).admitted
+        gate.accepted("running")
+        assert gate.admit(Ticket("refused", "segmind:other", SITE), limits).admitted
+        gate.out_of_credits(Ticket("refused", "segmind:other", SITE), limits)
+        server.kill()  # SIGKILL: what Redis wrote before answering is all there is
+        server.start()
+        gate = RedisGate(server.url, clock=clock)
+        assert gate.admit(Ticket("next", KEY, SITE), limits).hold == Hold.CONCURRENCY
+        assert gate.admit(Ticket("next", "segmind:other", SITE), limits).hold == Hold.CREDITS
+    finally:
+        server.stop()
