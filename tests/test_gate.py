@@ -28,6 +28,7 @@ from bridge.gate import (
 )
 from bridge.jobs import JobState, JobStore, NewJob
 from bridge.redis_gate import RedisGate, job_in_flight, redis_gate
+from bridge.redis_store import RedisJobStore
 from devenv.redis_server import LocalRedis
 from tests.gate_racer import KEY, race
 
@@ -507,3 +508,20 @@ def test_redis_keeps_the_slots_and_the_credits_pause_across_a_crash(tmp_path: Pa
         assert gate.admit(Ticket("next", "segmind:other", SITE), limits).hold == Hold.CREDITS
     finally:
         server.stop()
+
+
+def test_the_redis_gate_works_with_the_job_record_in_redis(
+    tmp_path: Path, redis_client: redis.Redis
+) -> None:
+    store = RedisJobStore(redis_client, tmp_path / "metrics.sqlite3", prefix=_prefix())
+    gate = redis_gate(redis_client, store=store, prefix=store.prefix)
+    running, waiting = (
+        store.create(NewJob(f"msg_{i}", SITE, i, "post", "T", "E", "t"))[0].id for i in (1, 2)
+    )
+    limits = Limits(max_concurrency=1)
+    assert gate.admit(Ticket(running, KEY, SITE), limits).admitted
+    gate.accepted(running)
+    assert gate.admit(Ticket(waiting, KEY, SITE), limits).hold == Hold.CONCURRENCY
+    assert (job := store.get(waiting)) is not None and job.held == "concurrency"
+    store.update(running, state=JobState.FAILED)  # the provider failed it; nobody released it
+    assert gate.admit(Ticket(waiting, KEY, SITE), limits).admitted
