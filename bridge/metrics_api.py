@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import sqlite3
 from typing import cast
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -20,6 +19,7 @@ from bridge import recorders
 from bridge.config import Settings
 from bridge.metrics import render
 from bridge.services import Services
+from bridge.storage import STORE_ERRORS
 
 metrics = Blueprint("metrics", __name__)
 
@@ -39,7 +39,7 @@ def scrape() -> ResponseReturnValue:
             services.store.path,
             lambda: {"pending": huey.pending_count(), "scheduled": huey.scheduled_count()},
         )
-    except sqlite3.Error:
+    except STORE_ERRORS:
         current_app.logger.exception("metrics: the job database is unavailable")
         return jsonify(error="unavailable", message="the bridge cannot read its figures now"), 503
     return Response(body, mimetype=None, content_type=CONTENT_TYPE_LATEST)
