@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from bridge.jobs import ACTIVE_STATES, JobState, JobStore, NewJob
 from bridge.options import GenerationOptions, PostContext
 from bridge.sqlite import connect
+from bridge.storage import JobRecords
 from bridge.webhooks import EVENT_BACKFILL
 
 
@@ -122,6 +123,60 @@ class RunProgress:
         }
 
 
+class Runs(Protocol):
+    """The backfill runs: :class:`RunStore` in the jobs database, or
+    ``bridge.redis_runs.RedisRunStore`` beside the job record in Redis. Each behaves as
+    :class:`RunStore` documents."""
+
+    @property
+    def jobs(self) -> JobRecords: ...
+
+    def create(
+        self,
+        site_url: str,
+        posts: Iterable[MissingPost],
+        *,
+        post_types: Sequence[str],
+        limit: int | None,
+        options: GenerationOptions,
+        request_id: str | None = None,
+    ) -> RunProgress: ...
+
+    def started_by(self, request_id: str) -> RunProgress | None: ...
+
+    def under_way(self, site_url: str, post_ids: Iterable[int]) -> set[int]: ...
+
+    def get(self, run_id: str) -> RunProgress | None: ...
+
+    def pause(self, run_id: str) -> RunProgress | None: ...
+
+    def resume(self, run_id: str) -> RunProgress | None: ...
+
+    def cancel(self, run_id: str) -> RunProgress | None: ...
+
+    def take(self, window: int) -> list[str]: ...
+
+    def active_job_ids(self) -> list[str]: ...
+
+
+def backfill_job(
+    run_id: str, site_url: str, post: MissingPost, options: GenerationOptions
+) -> NewJob:
+    """The job a run records for one listed post (its webhook id names the run and post)."""
+    return NewJob(
+        webhook_id=f"backfill:{run_id}:{post.post_id}",
+        site_url=site_url,
+        post_id=post.post_id,
+        post_type=post.post_type,
+        title=post.title,
+        excerpt=post.excerpt,
+        slug=post.slug,
+        request=EVENT_BACKFILL,
+        context=PostContext(post.site_name, post.categories, post.tags).to_json(),
+        options=options.to_json(),
+    )
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS backfill_runs (
     id          TEXT PRIMARY KEY,
@@ -206,20 +261,7 @@ class RunStore:
         skipped = 0
         batch: list[NewJob] = []
         for post in posts:
-            batch.append(
-                NewJob(
-                    webhook_id=f"backfill:{run_id}:{post.post_id}",
-                    site_url=site_url,
-                    post_id=post.post_id,
-                    post_type=post.post_type,
-                    title=post.title,
-                    excerpt=post.excerpt,
-                    slug=post.slug,
-                    request=EVENT_BACKFILL,
-                    context=PostContext(post.site_name, post.categories, post.tags).to_json(),
-                    options=options.to_json(),
-                )
-            )
+            batch.append(backfill_job(run_id, site_url, post, options))
             if len(batch) == BATCH:
                 skipped += self._record(batch, run_id)
                 batch = []
@@ -367,7 +409,7 @@ class Preview:
 
 
 def preview(
-    runs: RunStore, site_url: str, posts: Sequence[MissingPost], *, sample_size: int = 10
+    runs: Runs, site_url: str, posts: Sequence[MissingPost], *, sample_size: int = 10
 ) -> Preview:
     """A dry run: counts, and the first posts, without recording anything."""
     busy = runs.under_way(site_url, (post.post_id for post in posts))
@@ -385,7 +427,7 @@ class Feeder:
     safety net, and when the worker starts.
     """
 
-    def __init__(self, runs: RunStore, enqueue: Callable[[str], None], window: int) -> None:
+    def __init__(self, runs: Runs, enqueue: Callable[[str], None], window: int) -> None:
         self.runs = runs
         self.enqueue = enqueue
         self.window = window

@@ -13,7 +13,7 @@ from typing import cast
 from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
-from bridge.backfill import MissingPostSource, RunConflict, RunProgress, RunStore, preview
+from bridge.backfill import MissingPostSource, RunConflict, RunProgress, Runs, preview
 from bridge.metrics_api import record_refusal
 from bridge.options import GenerationOptions, InvalidOptions
 from bridge.services import Services
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 class BackfillServices:
     """What the backfill routes need besides the shared services; in ``app.extensions``."""
 
-    runs: RunStore
+    runs: Runs
     source: MissingPostSource
 
 

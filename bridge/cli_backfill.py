@@ -15,7 +15,7 @@ from typing import Any
 from tqdm import tqdm
 
 from bridge.backends import create_backend
-from bridge.backfill import RunConflict, RunProgress, RunStore, preview
+from bridge.backfill import RunConflict, RunProgress, Runs, preview
 from bridge.config import Settings
 from bridge.options import GenerationOptions
 from bridge.tasks import JobQueue, create_queue
@@ -79,7 +79,7 @@ def run_command(settings: Settings, args: argparse.Namespace) -> int:
     return _start(settings, runs, queue, args)
 
 
-def _start(settings: Settings, runs: RunStore, queue: JobQueue, args: argparse.Namespace) -> int:
+def _start(settings: Settings, runs: Runs, queue: JobQueue, args: argparse.Namespace) -> int:
     from bridge.wordpress import WordPressError, create_wordpress
 
     post_types = tuple(dict.fromkeys(args.post_types or ["post"]))
@@ -122,7 +122,7 @@ def _start(settings: Settings, runs: RunStore, queue: JobQueue, args: argparse.N
     return _watch(runs, run, intro)
 
 
-def _watch(runs: RunStore, run: RunProgress, intro: str = "") -> int:
+def _watch(runs: Runs, run: RunProgress, intro: str = "") -> int:
     """Shows the run's progress until it ends; Ctrl-C stops watching, not the run."""
     bar: tqdm[Any] | None = None
     try:
@@ -154,7 +154,7 @@ def _watch(runs: RunStore, run: RunProgress, intro: str = "") -> int:
     return 1 if run.failed else 0
 
 
-def _change(runs: RunStore, queue: JobQueue, action: str, run_id: str) -> int:
+def _change(runs: Runs, queue: JobQueue, action: str, run_id: str) -> int:
     try:
         run = getattr(runs, action)(run_id)
     except RunConflict as exc:

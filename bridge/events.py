@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Protocol
 
 from bridge.sqlite import connect
 
@@ -69,6 +70,30 @@ class Histogram:
     """Cumulative counts: ``buckets[i]`` observations were ``<= bounds[i]``."""
     sum: float
     count: int
+
+
+class Metrics(Protocol):
+    """What every process writes and ``GET /metrics`` reads: :class:`MetricsStore` in the
+    job database, or ``bridge.redis_metrics.RedisMetrics`` in a Redis shared by machines."""
+
+    def increment(self, name: str, labels: Labels, amount: float = 1.0) -> None: ...
+
+    def set_gauge(self, name: str, labels: Labels, value: float) -> None: ...
+
+    def observe(self, name: str, labels: Labels, value: float, bounds: Sequence[float]) -> None:
+        """Adds one observation to a histogram whose upper bounds are ``bounds`` (ascending);
+        a histogram recorded with other bounds before starts again from zero."""
+        ...
+
+    def heartbeat(self, worker: str) -> None:
+        """Notes that ``worker`` is alive now, and forgets workers silent for a day."""
+        ...
+
+    def counters(self) -> list[Counter]: ...
+
+    def gauges(self) -> list[Gauge]: ...
+
+    def histograms(self) -> Iterator[Histogram]: ...
 
 
 class MetricsStore:

@@ -3,13 +3,12 @@
 The worker binds its metrics store around each task (``bridge.task_context``), so a hook deep
 in a provider needs no store passed down: it records into the bound store, for the site bound
 in ``bridge.logcontext``. With nothing bound (a unit test of the pipeline alone) a hook does
-nothing. Recording never breaks a job: a database error is logged and dropped.
+nothing. Recording never breaks a job: a store error (SQLite or Redis) is logged and dropped.
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from bridge import logcontext
 from bridge.events import MetricsStore, metrics_store
+from bridge.storage import STORE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def _record(action: str, write: Callable[[MetricsStore], None]) -> None:
         return
     try:
         write(store)
-    except sqlite3.Error as exc:
+    except STORE_ERRORS as exc:
         log.warning("metrics: could not record %s (%s)", action, exc)
 
 
@@ -107,7 +107,7 @@ def rejected(path: Path, endpoint: str, reason: str) -> None:
     """The web side refused a request to ``endpoint`` (``reason``: the ``error`` code)."""
     try:
         metrics_store(path).increment(REJECTED, {"endpoint": endpoint, "reason": reason})
-    except sqlite3.Error as exc:
+    except STORE_ERRORS as exc:
         log.warning("metrics: could not record a refused request (%s)", exc)
 
 
@@ -115,5 +115,5 @@ def duplicate(path: Path, site: str) -> None:
     """A webhook named a job that exists (a redelivery, or a post with a job under way)."""
     try:
         metrics_store(path).increment(DUPLICATES, {"site": site})
-    except sqlite3.Error as exc:
+    except STORE_ERRORS as exc:
         log.warning("metrics: could not record a duplicate webhook (%s)", exc)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from playwright.sync_api import Browser, sync_playwright
 
 from bridge.config import Settings
@@ -32,6 +33,15 @@ def settings(tmp_path: Path, secret: str) -> Settings:
             "BRIDGE_DATA_DIR": str(tmp_path / "data"),
         }
     )
+
+
+@pytest.fixture
+def redis_client(redis_server: LocalRedis) -> Iterator[redis.Redis]:
+    """A client of the session's Redis that decodes answers, as the bridge's does; tests
+    keep apart by key prefix."""
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    yield client
+    client.close()
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,8 @@ Each of its threads takes job ids from the given list in turn and submits them t
 gate to an imaginary provider: it notes when the request "arrives" (after the gate let it
 through, before the gate hears it was accepted) and when the provider is done with it
 (before the gate hears so). Prints one JSON line per job: ``[arrived, done]``.
+
+The gate is the SQLite one on ``--db PATH`` or the Redis one on ``--redis URL`` (``--prefix``).
 """
 
 from __future__ import annotations
@@ -14,16 +16,20 @@ import random
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from bridge.gate import Limits, RateLimit, SqliteGate, Ticket
+from bridge.gate import Gate, Limits, RateLimit, SqliteGate, Ticket
+from bridge.redis_gate import RedisGate
 
 KEY = "segmind:racer"
 
 
-def race(path: Path, job_ids: list[str], limits: Limits, threads: int, run_s: float) -> list[str]:
+def race(
+    make_gate: Callable[[], Gate], job_ids: list[str], limits: Limits, threads: int, run_s: float
+) -> list[str]:
     """Runs the jobs through the gate with ``threads`` threads; returns the JSON lines."""
-    gate = SqliteGate(path)
+    gate = make_gate()
     todo = list(job_ids)
     lines: list[str] = []
     lock = threading.Lock()
@@ -54,7 +60,10 @@ def race(path: Path, job_ids: list[str], limits: Limits, threads: int, run_s: fl
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("db", type=Path)
+    backend = parser.add_mutually_exclusive_group(required=True)
+    backend.add_argument("--db", type=Path, help="the job database of a SqliteGate")
+    backend.add_argument("--redis", help="the redis:// URL of a RedisGate")
+    parser.add_argument("--prefix", default="fib:", help="the RedisGate's key prefix")
     parser.add_argument("--jobs", required=True, help="comma-separated job ids")
     parser.add_argument("--concurrency", type=int, default=0)
     parser.add_argument("--rate", default="")
@@ -64,7 +73,13 @@ def main() -> int:
     limits = Limits(
         max_concurrency=args.concurrency, rate=RateLimit.parse(args.rate) if args.rate else None
     )
-    lines = race(args.db, args.jobs.split(","), limits, args.threads, args.run_s)
+    db: Path | None = args.db
+    url: str = args.redis
+
+    def make_gate() -> Gate:
+        return SqliteGate(db) if db is not None else RedisGate(url, prefix=args.prefix)
+
+    lines = race(make_gate, args.jobs.split(","), limits, args.threads, args.run_s)
     sys.stdout.write("".join(line + "\n" for line in lines))
     return 0
 

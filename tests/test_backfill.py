@@ -1,15 +1,23 @@
-"""Backfill runs: the run store and the feeder, on a temporary SQLite database."""
+"""Backfill runs: the run store and the feeder, on a temporary SQLite database and beside the
+job record in a real Redis alike (each test that takes the ``runs`` fixture runs on both)."""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import redis
 
-from bridge.backfill import BATCH, Feeder, RunConflict, RunState, RunStore, preview
+from bridge.backfill import BATCH, Feeder, RunConflict, Runs, RunState, RunStore, preview
 from bridge.jobs import JobState, JobStore, NewJob
 from bridge.options import GenerationOptions
+from bridge.redis_runs import redis_run_store
+from bridge.redis_store import RedisJobStore
+from bridge.storage import JobRecords
 from bridge.wordpress import MissingPost
 from tests.missing_posts import missing_post
 
@@ -25,19 +33,25 @@ class Queue:
 
     def __init__(self) -> None:
         self.enqueued: list[str] = []
+        self._lock = threading.Lock()
 
     def __call__(self, job_id: str) -> None:
-        self.enqueued.append(job_id)
+        with self._lock:
+            self.enqueued.append(job_id)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def runs(request: pytest.FixtureRequest, tmp_path: Path) -> Runs:
+    if request.param == "sqlite":
+        return RunStore(JobStore(tmp_path / "jobs.sqlite3"))
+    client: redis.Redis = request.getfixturevalue("redis_client")
+    prefix = f"test-{uuid.uuid4().hex[:8]}:"
+    return redis_run_store(RedisJobStore(client, tmp_path / "metrics.sqlite3", prefix=prefix))
 
 
 @pytest.fixture
-def jobs(tmp_path: Path) -> JobStore:
-    return JobStore(tmp_path / "jobs.sqlite3")
-
-
-@pytest.fixture
-def runs(jobs: JobStore) -> RunStore:
-    return RunStore(jobs)
+def jobs(runs: Runs) -> JobRecords:
+    return runs.jobs
 
 
 @pytest.fixture
@@ -46,11 +60,11 @@ def queue() -> Queue:
 
 
 @pytest.fixture
-def feeder(runs: RunStore, queue: Queue) -> Feeder:
+def feeder(runs: Runs, queue: Queue) -> Feeder:
     return Feeder(runs, queue, window=2)
 
 
-def start(runs: RunStore, *ids: int) -> str:
+def start(runs: Runs, *ids: int) -> str:
     return runs.create(
         SITE, posts(*ids), post_types=["post"], limit=None, options=GenerationOptions()
     ).id
@@ -62,13 +76,13 @@ def finish(feeder: Feeder, job_id: str, state: JobState = JobState.DONE) -> None
     feeder.after_job(job_id)
 
 
-def post_of(jobs: JobStore, job_id: str) -> int:
+def post_of(jobs: JobRecords, job_id: str) -> int:
     job = jobs.get(job_id)
     assert job is not None
     return job.post_id
 
 
-def test_a_new_run_holds_its_jobs_back_until_fed(runs: RunStore, queue: Queue) -> None:
+def test_a_new_run_holds_its_jobs_back_until_fed(runs: Runs, queue: Queue) -> None:
     run = runs.create(
         SITE, posts(1, 2, 3), post_types=["post"], limit=None, options=GenerationOptions()
     )
@@ -77,7 +91,7 @@ def test_a_new_run_holds_its_jobs_back_until_fed(runs: RunStore, queue: Queue) -
 
 
 def test_the_feeder_queues_only_up_to_its_window(
-    runs: RunStore, feeder: Feeder, queue: Queue, jobs: JobStore
+    runs: Runs, feeder: Feeder, queue: Queue, jobs: JobRecords
 ) -> None:
     start(runs, 1, 2, 3, 4, 5)
     assert feeder.feed() == 2
@@ -88,7 +102,7 @@ def test_the_feeder_queues_only_up_to_its_window(
 
 
 def test_each_finished_job_lets_the_next_one_in_until_the_run_is_done(
-    runs: RunStore, feeder: Feeder, queue: Queue
+    runs: Runs, feeder: Feeder, queue: Queue
 ) -> None:
     run_id = start(runs, 1, 2, 3, 4, 5)
     feeder.feed()
@@ -111,7 +125,7 @@ def test_each_finished_job_lets_the_next_one_in_until_the_run_is_done(
 
 
 def test_a_paused_run_queues_nothing_until_resumed(
-    runs: RunStore, feeder: Feeder, queue: Queue
+    runs: Runs, feeder: Feeder, queue: Queue
 ) -> None:
     run_id = start(runs, 1, 2, 3, 4)
     feeder.feed()
@@ -132,7 +146,7 @@ def test_a_paused_run_queues_nothing_until_resumed(
 
 
 def test_cancel_ends_waiting_jobs_as_cancelled_and_lets_queued_ones_finish(
-    runs: RunStore, feeder: Feeder, queue: Queue, jobs: JobStore
+    runs: Runs, feeder: Feeder, queue: Queue, jobs: JobRecords
 ) -> None:
     run_id = start(runs, 1, 2, 3, 4, 5)
     feeder.feed()
@@ -151,13 +165,13 @@ def test_cancel_ends_waiting_jobs_as_cancelled_and_lets_queued_ones_finish(
         runs.pause(run_id)
 
 
-def test_unknown_runs_are_none(runs: RunStore) -> None:
+def test_unknown_runs_are_none(runs: Runs) -> None:
     assert runs.get("nope") is None
     assert runs.pause("nope") is None
     assert runs.cancel("nope") is None
 
 
-def test_a_run_with_no_posts_is_done_at_once(runs: RunStore, feeder: Feeder) -> None:
+def test_a_run_with_no_posts_is_done_at_once(runs: Runs, feeder: Feeder) -> None:
     run_id = start(runs)
     feeder.feed()
     run = runs.get(run_id)
@@ -165,7 +179,7 @@ def test_a_run_with_no_posts_is_done_at_once(runs: RunStore, feeder: Feeder) -> 
 
 
 def test_posts_with_a_job_under_way_are_skipped(
-    runs: RunStore, jobs: JobStore, feeder: Feeder, queue: Queue
+    runs: Runs, jobs: JobRecords, feeder: Feeder, queue: Queue
 ) -> None:
     publish, _ = jobs.create(_publish(2))
     first = start(runs, 1, 2)
@@ -179,7 +193,7 @@ def test_posts_with_a_job_under_way_are_skipped(
 
 
 def test_a_publish_does_not_wait_behind_a_waiting_backfill_job(
-    runs: RunStore, jobs: JobStore
+    runs: Runs, jobs: JobRecords
 ) -> None:
     start(runs, 7)
     job, created = jobs.create(_publish(7))
@@ -187,7 +201,7 @@ def test_a_publish_does_not_wait_behind_a_waiting_backfill_job(
 
 
 def test_runs_share_one_window_oldest_first(
-    runs: RunStore, feeder: Feeder, queue: Queue, jobs: JobStore
+    runs: Runs, feeder: Feeder, queue: Queue, jobs: JobRecords
 ) -> None:
     start(runs, 1, 2)
     start(runs, 3, 4)
@@ -198,7 +212,7 @@ def test_runs_share_one_window_oldest_first(
 
 
 def test_recover_requeues_the_jobs_a_killed_worker_lost(
-    runs: RunStore, queue: Queue, jobs: JobStore
+    runs: Runs, queue: Queue, jobs: JobRecords
 ) -> None:
     run_id = start(runs, 1, 2, 3)
     before = Feeder(runs, queue, window=2)
@@ -215,7 +229,7 @@ def test_recover_requeues_the_jobs_a_killed_worker_lost(
 
 
 def test_a_dry_run_counts_and_samples_without_recording(
-    runs: RunStore, jobs: JobStore, feeder: Feeder
+    runs: Runs, jobs: JobRecords, feeder: Feeder
 ) -> None:
     jobs.create(_publish(2))
     listed = posts(1, 2, 3)
@@ -270,20 +284,23 @@ def _publish(post_id: int) -> NewJob:
     )
 
 
-def test_a_run_larger_than_a_batch_records_each_post_once(runs: RunStore) -> None:
+def test_a_run_larger_than_a_batch_records_each_post_once(runs: Runs) -> None:
     listed = posts(*range(1, BATCH + 4)) + posts(BATCH + 1)
     run = runs.create(SITE, listed, post_types=["post"], limit=None, options=GenerationOptions())
     assert (run.total, run.skipped, run.remaining) == (BATCH + 3, 1, BATCH + 3)
 
 
-def _all_job_ids(jobs: JobStore) -> list[str]:
+def _all_job_ids(jobs: JobRecords) -> list[str]:
+    if isinstance(jobs, RedisJobStore):
+        found = jobs.client.scan_iter(f"{jobs.prefix}job:*")
+        return [str(key).removeprefix(f"{jobs.prefix}job:") for key in found]
     with sqlite3.connect(jobs.path) as db:
         ids = [str(row[0]) for row in db.execute("SELECT id FROM jobs")]
     db.close()
     return ids
 
 
-def test_the_same_start_request_makes_one_run(runs: RunStore, feeder: Feeder) -> None:
+def test_the_same_start_request_makes_one_run(runs: Runs, feeder: Feeder) -> None:
     first = runs.create(
         SITE,
         posts(1, 2),
@@ -302,3 +319,11 @@ def test_the_same_start_request_makes_one_run(runs: RunStore, feeder: Feeder) ->
     )
     assert again.id == first.id and again.total == 2
     assert feeder.feed() == 2
+
+
+def test_feeders_racing_hand_out_no_more_than_the_window(runs: Runs, queue: Queue) -> None:
+    start(runs, *range(1, 31))
+    feeders = [Feeder(runs, queue, window=3) for _ in range(8)]
+    with ThreadPoolExecutor(len(feeders)) as pool:
+        handed = sum(pool.map(lambda feeder: feeder.feed(), feeders))
+    assert handed == len(queue.enqueued) == len(set(queue.enqueued)) == 3
