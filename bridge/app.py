@@ -10,7 +10,7 @@ from bridge import logcontext
 from bridge.api import api
 from bridge.backends import create_backend
 from bridge.backfill import MissingPostSource
-from bridge.backfill_api import BackfillServices, backfills, no_backfills
+from bridge.backfill_api import BackfillServices, backfills
 from bridge.config import Settings
 from bridge.enqueuer import BackgroundEnqueuer
 from bridge.metrics_api import metrics, record_refusal
@@ -37,7 +37,6 @@ def create_app(
     backend = create_backend(settings)
     store = backend.job_store(create_sync=settings.intake_sync.upper())
     queue = queue or create_queue(settings, store=store, backend=backend)
-    runs = backend.run_store(store)
     app.extensions["bridge"] = Services(
         settings=settings,
         store=store,
@@ -48,13 +47,10 @@ def create_app(
     )
     app.before_request(logcontext.clear)  # a thread's next request starts with no ids
     app.register_blueprint(api)
-    if runs is not None:
-        app.extensions["backfill"] = BackfillServices(
-            runs=runs, source=missing_posts or create_wordpress(settings)
-        )
-        app.register_blueprint(backfills)
-    else:
-        app.register_blueprint(no_backfills)
+    app.extensions["backfill"] = BackfillServices(
+        runs=backend.run_store(store), source=missing_posts or create_wordpress(settings)
+    )
+    app.register_blueprint(backfills)
     app.register_blueprint(metrics)
 
     @app.errorhandler(HTTPException)

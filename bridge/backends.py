@@ -3,8 +3,9 @@ backfill runs and the provider-key gate. Nothing else asks which backend is conf
 
 - SQLite (default): files in ``BRIDGE_DATA_DIR``; web and workers on one machine.
 - Redis (``BRIDGE_REDIS_URL``): one Redis shared by web and worker processes on any number
-  of machines. The metric tables stay in each process's local ``BRIDGE_DATA_DIR`` for now,
-  and so do images between download and upload (a job resumed elsewhere downloads again).
+  of machines: job record, leases, queue, backfill runs and the provider-key gate. The metric
+  tables stay in each process's local ``BRIDGE_DATA_DIR`` for now, and so do images between
+  download and upload (a job resumed elsewhere downloads again).
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from typing import Protocol
 import redis
 from huey import Huey, PriorityRedisHuey, SqliteHuey
 
-from bridge.backfill import RunStore
+from bridge.backfill import Runs, RunStore
 from bridge.config import Settings, redacted_url
 from bridge.gate import Gate, SqliteGate
 from bridge.jobs import JobStore
 from bridge.leases import Leases
+from bridge.redis_gate import redis_gate
 from bridge.redis_leases import RedisLeases
+from bridge.redis_runs import redis_run_store
 from bridge.redis_store import RedisJobStore, connect
 from bridge.sqlite import NormalSyncConnection
 from bridge.storage import JobRecords, LeaseStore
@@ -44,8 +47,12 @@ class Backend(Protocol):
 
     def huey(self, *, immediate: bool = False) -> Huey: ...
 
-    def run_store(self, jobs: JobRecords) -> RunStore | None:
-        """The backfill runs, or None where this backend has none yet (Redis, for now)."""
+    def run_store(self, jobs: JobRecords) -> Runs:
+        """The backfill runs beside ``jobs``, a job store of this backend (TypeError if not)."""
+        ...
+
+    def gate(self, jobs: JobRecords, on_slot_free: Callable[[str], None] | None) -> Gate:
+        """The provider-key gate every worker sharing this backend's data goes through."""
         ...
 
 
@@ -75,8 +82,13 @@ class SqliteBackend:
             factory=NormalSyncConnection,
         )
 
-    def run_store(self, jobs: JobRecords) -> RunStore | None:
-        return RunStore(jobs) if isinstance(jobs, JobStore) else None
+    def run_store(self, jobs: JobRecords) -> Runs:
+        if not isinstance(jobs, JobStore):
+            raise TypeError(f"the SQLite backend keeps no runs beside a {type(jobs).__name__}")
+        return RunStore(jobs)
+
+    def gate(self, jobs: JobRecords, on_slot_free: Callable[[str], None] | None) -> Gate:
+        return SqliteGate(self.settings.jobs_db, on_slot_free=on_slot_free)
 
 
 class RedisBackend:
@@ -113,8 +125,13 @@ class RedisBackend:
             name=QUEUE_NAME, results=False, immediate=immediate, connection_pool=pool
         )
 
-    def run_store(self, jobs: JobRecords) -> RunStore | None:
-        return None
+    def run_store(self, jobs: JobRecords) -> Runs:
+        if not isinstance(jobs, RedisJobStore):
+            raise TypeError(f"the Redis backend keeps no runs beside a {type(jobs).__name__}")
+        return redis_run_store(jobs)
+
+    def gate(self, jobs: JobRecords, on_slot_free: Callable[[str], None] | None) -> Gate:
+        return redis_gate(self.client, store=jobs, on_slot_free=on_slot_free)
 
 
 def create_backend(settings: Settings) -> Backend:
@@ -122,15 +139,3 @@ def create_backend(settings: Settings) -> Backend:
     if settings.redis_url:
         return RedisBackend(settings, settings.redis_url)
     return SqliteBackend(settings)
-
-
-def create_gate(
-    settings: Settings, *, on_slot_free: Callable[[str], None] | None = None
-) -> Gate | None:
-    """The provider-key gate every worker of this deployment shares, or None if there is none
-    for this backend yet: the SQLite gate reads the SQLite job record, so with Redis the
-    concurrency cap, rate limit, credits pause and daily cap are not enforced until a Redis
-    gate is plugged in here."""
-    if settings.redis_url:
-        return None
-    return SqliteGate(settings.jobs_db, on_slot_free=on_slot_free)

@@ -26,8 +26,6 @@ MAX_POST_TYPES = 20
 _POST_TYPE = re.compile(r"^[a-z0-9_-]{1,20}$")
 
 backfills = Blueprint("backfills", __name__)
-no_backfills = Blueprint("no_backfills", __name__)
-"""Stands in for ``backfills`` on a backend without backfill runs (Redis, for now)."""
 log = logging.getLogger(__name__)
 
 
@@ -192,13 +190,3 @@ def parse_start(body: bytes) -> StartRequest:
         dry_run=dry_run,
         options=options,
     )
-
-
-@no_backfills.route("/backfills", methods=["GET", "POST"])
-@no_backfills.route("/backfills/<path:rest>", methods=["GET", "POST"])
-def backfills_unavailable(rest: str = "") -> ResponseReturnValue:
-    """503: this bridge keeps its jobs in Redis, which has no backfill runs yet."""
-    return jsonify(
-        error="unavailable",
-        message="backfill runs are not available yet when the bridge keeps its jobs in Redis",
-    ), 503

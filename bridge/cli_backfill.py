@@ -61,9 +61,6 @@ def run_command(settings: Settings, args: argparse.Namespace) -> int:
     backend = create_backend(settings)
     queue = create_queue(settings, backend=backend)
     runs = backend.run_store(queue.store)
-    if runs is None:
-        print("bridge backfill: not available yet with BRIDGE_REDIS_URL set", file=sys.stderr)
-        return 2
     if args.status or args.watch:
         run = runs.get(args.status or args.watch)
         if run is None:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from huey import Huey, crontab
 from huey.exceptions import RetryTask
 
-from bridge.backends import Backend, create_backend, create_gate
+from bridge.backends import Backend, create_backend
 from bridge.backfill import Feeder
 from bridge.config import Settings
 from bridge.gate import Limits, key_id
@@ -47,7 +47,7 @@ class JobQueue:
 
     huey: Huey
     run_job: Any  # huey's TaskWrapper: calling it enqueues
-    feeder: Callable[[], Feeder | NoBackfill]
+    feeder: Callable[[], Feeder]
     store: JobRecords
     poll_timer: PollTimer
     leases: LeaseStore
@@ -63,19 +63,6 @@ class JobQueue:
         """The job ids waiting in the queue or scheduled for a retry (not those running)."""
         tasks = [*self.huey.pending(), *self.huey.scheduled()]
         return {str(task.args[0]) for task in tasks if task.name == "run_job" and task.args}
-
-
-class NoBackfill:
-    """The feeder of a backend without backfill runs (Redis, for now): nothing to feed."""
-
-    def feed(self) -> int:
-        return 0
-
-    def after_job(self, job_id: str) -> None:
-        """No run to feed."""
-
-    def recover(self, queued: set[str]) -> int:
-        return 0
 
 
 def create_queue(
@@ -102,7 +89,9 @@ def create_queue(
     jobs = store or backend.job_store()  # creates the job record if needed
     TaskContext(settings.jobs_db, jobs).install(huey)  # logs and metrics know each task's job
     wakeups = Wakeups(lambda job_id: queue.enqueue_first(job_id))
-    pipeline = _lazy(lambda: build_pipeline(settings, jobs, on_slot_free=wakeups.slot_free))
+    pipeline = _lazy(
+        lambda: build_pipeline(settings, jobs, on_slot_free=wakeups.slot_free, backend=backend)
+    )
     feeder = _lazy(lambda: _feeder(backend, jobs, queue.enqueue, settings.backfill_window))
     leases = backend.leases()
     keeper = LeaseKeeper(leases, settings.lease_seconds)
@@ -149,13 +138,15 @@ def create_queue(
 
 def _feeder(
     backend: Backend, jobs: JobRecords, enqueue: Callable[[str], None], window: int
-) -> Feeder | NoBackfill:
-    runs = backend.run_store(jobs)
-    return NoBackfill() if runs is None else Feeder(runs, enqueue, window)
+) -> Feeder:
+    return Feeder(backend.run_store(jobs), enqueue, window)
 
 
 def build_pipeline(
-    settings: Settings, store: JobRecords, on_slot_free: Callable[[str], None] | None = None
+    settings: Settings,
+    store: JobRecords,
+    on_slot_free: Callable[[str], None] | None = None,
+    backend: Backend | None = None,
 ) -> Pipeline:
     """The worker's pipeline with its provider, WordPress client and provider-key gate.
 
@@ -177,7 +168,7 @@ def build_pipeline(
         wordpress=create_wordpress(settings),
         images_dir=settings.images_dir,
         retry=RetryPolicy(attempts=settings.job_retries + 1, base_delay=settings.retry_delay),
-        gate=create_gate(settings, on_slot_free=on_slot_free),
+        gate=(backend or create_backend(settings)).gate(store, on_slot_free),
         provider_key=key_id(provider.name, settings.segmind_api_key),
         limits=limits,
     )

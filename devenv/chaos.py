@@ -238,3 +238,13 @@ class Maintenance:
 
     def off(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+def most_at_once(intervals: list[tuple[float, float]]) -> int:
+    """The most ``(start, end)`` intervals that overlap at one moment (e.g. provider runs)."""
+    events = sorted([(a, 1) for a, _ in intervals] + [(b, -1) for _, b in intervals])
+    most = now = 0
+    for _, step in events:
+        now += step
+        most = max(most, now)
+    return most

@@ -29,6 +29,7 @@ from bridge.gate import (
 from bridge.jobs import JobState, JobStore, NewJob
 from bridge.redis_gate import RedisGate, job_in_flight, redis_gate
 from bridge.redis_store import RedisJobStore
+from devenv.chaos import most_at_once
 from devenv.redis_server import LocalRedis
 from tests.gate_racer import KEY, race
 
@@ -133,15 +134,6 @@ def _jobs(store: JobStore, count: int, site: str = SITE) -> list[str]:
     ]
 
 
-def _most_at_once(intervals: list[tuple[float, float]]) -> int:
-    events = sorted([(a, 1) for a, _ in intervals] + [(d, -1) for _, d in intervals])
-    most = now = 0
-    for _, step in events:
-        now += step
-        most = max(most, now)
-    return most
-
-
 def _most_in_window(arrivals: list[float], window: float) -> int:
     """The most arrivals in any half-open window (t − window, t], as the provider counts."""
     times = sorted(arrivals)
@@ -186,7 +178,7 @@ def test_threads_racing_never_exceed_the_concurrency_cap(
     lines = race(lambda: make_gate(store), ids, Limits(max_concurrency=3), threads=8, run_s=0.03)
     intervals = [tuple(json.loads(line)) for line in lines]
     assert len(intervals) == 40
-    assert _most_at_once(intervals) == 3  # reached, never exceeded
+    assert most_at_once(intervals) == 3  # reached, never exceeded
 
 
 def test_threads_racing_never_exceed_the_rate_limit(tmp_path: Path, make_gate: GateMaker) -> None:
@@ -230,7 +222,7 @@ def test_processes_racing_respect_both_limits(tmp_path: Path, make_gate: GateMak
     assert all(racer.returncode == 0 for racer in racers)
     intervals = [tuple(json.loads(line)) for out in outputs for line in out.splitlines()]
     assert len(intervals) == 36
-    assert _most_at_once(intervals) <= 4
+    assert most_at_once(intervals) <= 4
     assert _most_in_window([a for a, _ in intervals], 0.5) <= 6
 
 

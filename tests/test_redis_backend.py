@@ -12,7 +12,7 @@ import pytest
 
 from bridge import logcontext
 from bridge.app import create_app
-from bridge.backends import RedisBackend, create_backend, create_gate
+from bridge.backends import RedisBackend, create_backend
 from bridge.config import Settings
 from bridge.healthcheck import Unhealthy, check_worker
 from bridge.jobs import NewJob
@@ -56,11 +56,9 @@ def test_two_web_apps_with_separate_data_dirs_share_one_job_per_post(
     assert answers[1].get_json() == {"job_id": job_id, "status": "queued", "duplicate": True}
     assert not (tmp_path / "web-a" / "queue.sqlite3").exists()
     assert apps[1].get("/healthz").get_json() == {"status": "ok"}
-    assert apps[0].post("/backfills", data=b"{}").status_code == 503
 
 
 def test_the_sweep_requeues_a_job_whose_queue_entry_was_lost(redis_settings: Settings) -> None:
-    assert create_gate(redis_settings) is None
     queue = create_queue(redis_settings)
     job, _ = queue.store.create(NewJob("msg_1", "http://127.0.0.1:9", 7, "post", "T", "E", "t"))
     # Recorded, but the web side died before enqueueing it.

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from devenv.chaos import Tally, count, settle
+from devenv.chaos import Tally, count, most_at_once, settle
 from devenv.posts import EditorSession, PostView
 from devenv.segmind_fake import FakeSegmind, JobScript
 from devenv.wordpress import LocalWordPress
@@ -31,15 +31,6 @@ def _wait_for_all(
         if time.monotonic() > deadline:
             pytest.fail(f"not all {status}: {[v.generation for v in views.values()]}")
         time.sleep(0.2)
-
-
-def _most_at_once(intervals: list[tuple[float, float]]) -> int:
-    events = sorted([(a, 1) for a, _ in intervals] + [(b, -1) for _, b in intervals])
-    most = now = 0
-    for _, step in events:
-        now += step
-        most = max(most, now)
-    return most
 
 
 @pytest.fixture
@@ -72,7 +63,7 @@ def test_the_configured_limits_give_no_429_and_never_more_than_the_cap(
     assert limited.rate_limited == 0
     assert tally.submissions == 8
     records = limited.records()
-    assert _most_at_once([(r.submitted, r.finished) for r in records]) <= 2
+    assert most_at_once([(r.submitted, r.finished) for r in records]) <= 2
     assert all(r.started == r.submitted for r in records)  # none queued behind the cap
 
 

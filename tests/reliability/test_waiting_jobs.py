@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from devenv.chaos import Tally, WorkerKiller, count, paid_twice, settle
+from devenv.chaos import Tally, WorkerKiller, count, most_at_once, paid_twice, settle
 from devenv.posts import EditorSession
 from devenv.segmind_fake import FakeSegmind, JobRecord, JobScript
 from tests.reliability.conftest import BridgeFactory
@@ -31,15 +31,9 @@ def _publish(editor: EditorSession, label: str, n: int) -> list[int]:
 def _most_at_once(records: list[JobRecord]) -> int:
     """The most requests that were under way at Segmind at the same moment (from their
     submission until a poll saw them finished)."""
-    events = sorted(
-        [(r.submitted, 1) for r in records]
-        + [(r.seen_done if r.seen_done is not None else float("inf"), -1) for r in records]
+    return most_at_once(
+        [(r.submitted, r.seen_done if r.seen_done is not None else float("inf")) for r in records]
     )
-    most = current = 0
-    for _, change in events:
-        current += change
-        most = max(most, current)
-    return most
 
 
 def _waiting_on_provider(jobs_db: Path) -> int:
