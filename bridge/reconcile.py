@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 
 from bridge.jobs import JobStore, NewJob
+from bridge.options import GenerationOptions
 from bridge.tasks import JobQueue
 from bridge.wordpress import MissingPost, WordPressSite
 
@@ -31,12 +32,15 @@ class Reconciler:
         wordpress: WordPressSite,
         site_url: str,
         post_types: Sequence[str] = ("post",),
+        options: GenerationOptions | None = None,
     ) -> None:
         self.store = store
         self.queue = queue
         self.wordpress = wordpress
         self.site_url = site_url
         self.post_types = tuple(post_types)
+        self.options = options
+        """The jobs' options (the site's prompt defaults and cap); None: the defaults."""
 
     def reconcile(self) -> list[str]:
         """One pass over the site; returns the ids of the jobs it created."""
@@ -61,6 +65,7 @@ class Reconciler:
                 title=post.title,
                 excerpt=post.excerpt,
                 slug=post.slug,
+                options=self.options.to_json() if self.options else "{}",
             )
         )
         if not new:

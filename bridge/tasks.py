@@ -25,7 +25,9 @@ from bridge.pipeline import HeldAtGate, Pipeline, RetryLater, RetryPolicy
 from bridge.poll_timer import PollTimer
 from bridge.provider_metrics import ObservedProvider
 from bridge.providers import create_provider
-from bridge.providers.base import PollLater
+from bridge.providers.base import PollLater, Provider
+from bridge.site_pipelines import SitePipelines
+from bridge.sites import Site, SiteRegistry
 from bridge.sqlite import NormalSyncConnection
 from bridge.task_context import TaskContext
 from bridge.wakeups import Wakeups
@@ -90,7 +92,7 @@ def create_queue(
     jobs = store or JobStore(settings.jobs_db)  # creates the job record if needed
     TaskContext(settings.jobs_db).install(huey)  # logs and metrics know each task's job
     wakeups = Wakeups(lambda job_id: queue.enqueue_first(job_id))
-    pipeline = _lazy(lambda: build_pipeline(settings, jobs, on_slot_free=wakeups.slot_free))
+    pipeline = _lazy(lambda: site_pipelines(settings, jobs, on_slot_free=wakeups.slot_free))
     feeder = _lazy(lambda: Feeder(RunStore(jobs), queue.enqueue, settings.backfill_window))
     leases = Leases(settings.jobs_db)
     keeper = LeaseKeeper(leases, settings.lease_seconds)
@@ -135,15 +137,37 @@ def create_queue(
     return queue
 
 
-def build_pipeline(
+def site_pipelines(
     settings: Settings, store: JobStore, on_slot_free: Callable[[str], None] | None = None
+) -> SitePipelines:
+    """A pipeline per site (``build_pipeline`` with the site's settings); sites that share a
+    provider key share its provider (one client, one poll budget) and, in the gate, its
+    limits."""
+    providers: dict[str, Provider] = {}
+
+    def build(site: Site) -> Pipeline:
+        view = site.settings(settings)
+        if site.key_id not in providers:
+            providers[site.key_id] = create_provider(view)
+        return build_pipeline(view, store, on_slot_free, provider=providers[site.key_id])
+
+    return SitePipelines(SiteRegistry.from_settings(settings), store, build)
+
+
+def build_pipeline(
+    settings: Settings,
+    store: JobStore,
+    on_slot_free: Callable[[str], None] | None = None,
+    *,
+    provider: Provider | None = None,
 ) -> Pipeline:
-    """The worker's pipeline with its provider, WordPress client and provider-key gate.
+    """The worker's pipeline with its provider, WordPress client and provider-key gate
+    (``provider``: one made already, else the one ``settings`` name).
 
     The concurrency cap, rate limit and credits pause apply to Segmind's key; the local
     provider has none of them, but the site's daily cap applies to every provider.
     """
-    provider = create_provider(settings)
+    provider = provider or create_provider(settings)
     limits = Limits(credits_recheck=settings.credits_recheck)
     if provider.name == "segmind":
         limits = Limits(
