@@ -95,7 +95,11 @@ function bridge_refusal_message( $answer ) {
 		case 'stale_timestamp':
 			return __( 'The clocks of WordPress and the bridge differ by more than 5 minutes. Synchronise both servers\' clocks (NTP).', 'featured-image-bridge' );
 		case 'unknown_site':
-			return __( 'The bridge serves another site: its WP_URL is not this site\'s URL.', 'featured-image-bridge' );
+			return __( 'The bridge serves another site: this site\'s URL is neither its WP_URL nor in its sites file.', 'featured-image-bridge' );
+		case 'site_mismatch':
+			return __( 'The request named two different sites: this site\'s URL changed while it was sent. Try again.', 'featured-image-bridge' );
+		case 'missing_site':
+			return __( 'The bridge serves several sites and this plugin does not name its site. Update the plugin.', 'featured-image-bridge' );
 	}
 
 	if ( 404 === $answer['code'] && '' === $error ) {

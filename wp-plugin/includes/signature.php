@@ -72,7 +72,9 @@ function sign( $secret, $id, $timestamp, $body ) {
 }
 
 /**
- * Builds the three Standard Webhooks headers for a body, with a fresh id and the current time.
+ * Builds the three Standard Webhooks headers for a body, with a fresh id and the current time,
+ * and X-FIB-Site, the site's URL (the same as data.site_url): a bridge serving several sites
+ * finds this site's secret by it (docs/protocol.md).
  *
  * @param string $secret Webhook secret ("whsec_…").
  * @param string $body   The exact request body that is sent.
@@ -91,5 +93,6 @@ function signature_headers( $secret, $body ) {
 		'webhook-id'        => $id,
 		'webhook-timestamp' => $timestamp,
 		'webhook-signature' => $signature,
+		'X-FIB-Site'        => get_site_url(),
 	);
 }
