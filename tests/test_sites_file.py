@@ -238,3 +238,18 @@ def test_a_missing_file_is_refused(tmp_path: Path) -> None:
 def test_single_site_variables_next_to_a_sites_file_are_refused(tmp_path: Path) -> None:
     text = problems(tmp_path, TWO_SITES, WP_URL="https://a.example", SITE_A_SECRET=SECRET_A)
     assert "WP_URL is set together with BRIDGE_SITES_FILE" in text
+
+
+def test_the_deploy_example_is_accepted_once_its_variables_are_set(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[1] / "deploy" / "sites.example.toml"
+    variables = {
+        name: SECRET_A if name.endswith("WEBHOOK_SECRET") else f"value-of-{name}"
+        for name in ("BLOG_WEBHOOK_SECRET", "BLOG_WP_APP_PASSWORD", "SEGMIND_API_KEY")
+        + ("SHOP_WEBHOOK_SECRET", "SHOP_WP_APP_PASSWORD")
+    }
+    settings = load(tmp_path, example.read_text(), **variables)
+    blog, shop = SiteRegistry.from_settings(settings)
+    assert blog.key_id == shop.key_id and (shop.wp_transport, shop.provider) == (
+        "xmlrpc",
+        "segmind",
+    )
