@@ -14,9 +14,11 @@ from werkzeug.test import TestResponse
 
 from bridge.app import create_app
 from bridge.config import Settings
-from bridge.jobs import JobState
+from bridge.connection_test import run_checks
+from bridge.jobs import JobState, JobStore, NewJob
 from bridge.pipeline import Pipeline
 from bridge.services import Services
+from bridge.site_clients import SiteClients
 from bridge.site_pipelines import SitePipelines
 from bridge.sites import Site, SiteRegistry
 from bridge.wordpress import MissingPost
@@ -215,3 +217,42 @@ def test_a_job_of_a_site_no_longer_served_fails_without_a_pipeline(
     assert job is not None and job.state is JobState.FAILED
     assert job.error == f"This bridge no longer serves the site {SITE_A}."
     assert made == []
+
+
+def test_a_refused_key_fails_only_the_provider_check_of_the_sites_using_it(
+    tmp_path: Path,
+) -> None:
+    sites = tmp_path / "keys.toml"
+    table = """
+[[site]]
+url = "{url}"
+webhook_secret = "{secret}"
+wp_user = "u"
+wp_app_password = "p"
+segmind_api_key = "{key}"
+"""
+    sites.write_text(
+        table.format(url=SITE_A, secret=SECRET_A, key="sg-key-one")
+        + table.format(url=SITE_B, secret=SECRET_B, key="sg-key-two")
+    )
+    settings = Settings.from_env(
+        {"BRIDGE_SITES_FILE": str(sites), "BRIDGE_DATA_DIR": str(tmp_path)}
+    )
+    store = JobStore(settings.jobs_db)
+    a, b = SiteRegistry.from_settings(settings)
+    job, _ = store.create(NewJob("w", a.url, 1, "post", "t", excerpt="", slug="t"))
+    store.update(
+        job.id,
+        provider="segmind",
+        provider_key=a.key_id,
+        state=JobState.FAILED,
+        error_kind="auth",
+        error="Image provider: the key was refused",
+    )
+    clients = SiteClients(settings)
+
+    def provider_check(site: Site) -> bool:
+        checks = run_checks(site.settings(settings), store, clients.wordpress(site), site.url)
+        return {check.name: check.ok for check in checks}["provider"]
+
+    assert (provider_check(a), provider_check(b)) == (False, True)
