@@ -9,6 +9,7 @@ import pytest
 
 from bridge.config import ConfigError, Settings
 from bridge.gate import RateLimit, key_id
+from bridge.logs import secrets_of
 from bridge.options import DEFAULT_PROMPT_TEMPLATE, GenerationOptions
 from bridge.sites import SiteRegistry
 from tests.signing import new_secret
@@ -253,3 +254,23 @@ def test_the_deploy_example_is_accepted_once_its_variables_are_set(tmp_path: Pat
         "xmlrpc",
         "segmind",
     )
+
+
+def test_every_sites_secrets_are_redacted_from_the_logs(tmp_path: Path) -> None:
+    settings = load(
+        tmp_path,
+        TWO_SITES,
+        SITE_A_SECRET=SECRET_A,
+        SITE_A_PASSWORD="pass-of-a",
+        SEGMIND_KEY="sg-key-a",
+    )
+    redacted = set(secrets_of(settings))
+    for secret in (
+        SECRET_A,
+        SECRET_B,
+        OLD_SECRET_B,
+        "pass-of-a",
+        "bbbb bbbb bbbb bbbb",
+        "sg-key-a",
+    ):
+        assert secret in redacted
