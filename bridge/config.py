@@ -409,6 +409,9 @@ _SITE_KEYS = frozenset(
 )
 
 
+_SITE_SECRETS = frozenset({"webhook_secret", "wp_app_password", "segmind_api_key"})
+
+
 def _no_single_site(values: Mapping[str, str], problems: list[str]) -> None:
     for name in SINGLE_SITE_VARIABLES:
         if values.get(name, "").strip():
@@ -466,7 +469,7 @@ def _read_site(
         problems.append(f"unknown key {key!r}")
     values: dict[str, str] = {}
     for key, value in table.items():
-        if key.endswith("_env") or key == "webhook_secret":
+        if key.endswith("_env") or key in _SITE_SECRETS:
             continue  # read by _site_secrets
         if isinstance(value, dict | list):
             problems.append(f"{key} must be a plain value")
