@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from devenv.wordpress import LocalWordPress, WordPressUser
+from devenv.wordpress import LocalWordPress, Subsite, WordPressUser
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = (
@@ -44,7 +44,7 @@ def _only_loopback(route: Route) -> None:
         route.abort()
 
 
-def new_context(browser: Browser, site: LocalWordPress) -> BrowserContext:
+def new_context(browser: Browser, site: LocalWordPress | Subsite) -> BrowserContext:
     """A fresh browser profile for ``site`` that can reach only 127.0.0.1."""
     context = browser.new_context(base_url=site.url, viewport=VIEWPORT)  # type: ignore[arg-type]
     context.route("**/*", _only_loopback)

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from devenv.wordpress import LocalWordPress, WordPressUser
+from devenv.wordpress import LocalWordPress, Subsite, WordPressUser
 
 
 @dataclass(frozen=True)
@@ -29,9 +29,9 @@ class PostView:
 
 
 class EditorSession:
-    """An editor's REST session (Application Password)."""
+    """An editor's REST session (Application Password), on a site or a network's subsite."""
 
-    def __init__(self, site: LocalWordPress, user: WordPressUser | None = None) -> None:
+    def __init__(self, site: LocalWordPress | Subsite, user: WordPressUser | None = None) -> None:
         self.site = site
         self.http = httpx.Client(
             base_url=site.url + "/", auth=(user or site.editor).auth, timeout=30
@@ -111,7 +111,7 @@ class EditorSession:
             time.sleep(0.2)
 
 
-def login(site: LocalWordPress, user: WordPressUser) -> httpx.Client:
+def login(site: LocalWordPress | Subsite, user: WordPressUser) -> httpx.Client:
     """A browser-like session logged in to wp-admin with the user's password."""
     http = httpx.Client(base_url=site.url, timeout=30, follow_redirects=True)
     http.cookies.set("wordpress_test_cookie", "WP Cookie check")

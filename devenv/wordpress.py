@@ -6,12 +6,19 @@ wp-cli), creates an administrator and two editors with Application Passwords, op
 installs and activates the Featured Image Bridge plugin, serves the site with
 ``php -S`` and takes a database snapshot that :meth:`LocalWordPress.reset` restores.
 
+With ``subsites=("news", "sport")`` the site becomes the main site of a subdirectory
+multisite network with those subsites (``/news/``, ``/sport/``), the plugin is
+network-activated, and the editor and bridge users are editors of every subsite (their
+Application Passwords work on each). :meth:`LocalWordPress.subsite` gives one subsite's
+URL, PHP runner and plugin settings.
+
 Everything lives under one root directory::
 
     root/
       db/            MariaDB datadir
       run/           mariadb.sock, mariadb.pid, php-server.pgid
-      docroot/       the WordPress copy that php -S serves
+      docroot/       the WordPress copy that php -S serves (a network's also has
+                     wp-content/mu-plugins/devenv-network-port.php)
       logs/          mariadb.log, mariadb-install-db.log, php-server.log
       tmp/           PHP snippets run by LocalWordPress.php()
       snapshot.sql   database dump taken at the end of start()
@@ -27,6 +34,7 @@ import base64
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -47,6 +55,7 @@ __all__ = [
     "LocalWordPress",
     "MissingPackages",
     "PhpError",
+    "Subsite",
     "PLUGIN_FILE",
     "PLUGIN_SLUG",
     "WordPressError",
@@ -89,6 +98,13 @@ PHP_INI = (
     "post_max_size=64M",
     "sendmail_path=/bin/true",
     "log_errors=1",
+)
+# Subsite names: what wpmu_validate_blog_signup() accepts, minus the paths a subdirectory
+# network reserves (get_subdirectory_reserved_names()).
+_SUBSITE_NAME = re.compile(r"^[a-z0-9]+$")
+_RESERVED_SUBSITE_NAMES = frozenset(
+    {"page", "comments", "blog", "files", "feed", "wp-admin", "wp-content", "wp-includes"}
+    | {"wp-json", "embed"}
 )
 _SOCKET_PATH_MAX = 100  # sun_path is 108 bytes on Linux; keep a margin.
 _SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/sbin")
@@ -287,6 +303,70 @@ def _cmdline(pid: int) -> str:
 # --------------------------------------------------------------------------- the site
 
 
+class Subsite:
+    """One subsite of a :class:`LocalWordPress` network, e.g. ``http://127.0.0.1:PORT/news``.
+
+    It answers like a single site where the tests need one: ``url``, ``rest_url``, the
+    network's users (``admin`` is a super admin, ``editor`` and ``bridge`` are editors here),
+    :meth:`php` run in this subsite, and its own plugin settings.
+    """
+
+    def __init__(self, network: LocalWordPress, name: str, blog_id: int) -> None:
+        self.network = network
+        self.name = name
+        self.blog_id = blog_id
+
+    def __repr__(self) -> str:
+        return f"Subsite({self.name!r}, blog_id={self.blog_id})"
+
+    @property
+    def path(self) -> str:
+        """``/NAME/``: the subsite's path, as WordPress stores it."""
+        return f"/{self.name}/"
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT/NAME`` (no trailing slash): its home and site URL."""
+        return f"{self.network.url}/{self.name}"
+
+    @property
+    def rest_url(self) -> str:
+        """``{url}/wp-json`` (no trailing slash)."""
+        return f"{self.url}/wp-json"
+
+    @property
+    def uploads_dir(self) -> Path:
+        """``wp-content/uploads/sites/BLOG_ID`` of the docroot."""
+        return self.network.uploads_dir / "sites" / str(self.blog_id)
+
+    @property
+    def admin(self) -> WordPressUser:
+        """The network's super admin."""
+        return self.network.admin
+
+    @property
+    def editor(self) -> WordPressUser:
+        """The network's ``editor``, an editor of this subsite."""
+        return self.network.editor
+
+    @property
+    def bridge(self) -> WordPressUser:
+        """The network's ``bridge``, an editor of this subsite."""
+        return self.network.bridge
+
+    def php(self, code: str, *, timeout: float = 120) -> str:
+        """:meth:`LocalWordPress.php`, with this subsite as the current site."""
+        return self.network.php(code, timeout=timeout, path=self.path)
+
+    def plugin_settings(self) -> dict[str, object]:
+        """This subsite's ``fib_settings`` option (``{}`` if unset)."""
+        return self.network.plugin_settings(path=self.path)
+
+    def update_plugin_settings(self, **changes: object) -> dict[str, object]:
+        """Merge ``changes`` into this subsite's ``fib_settings``; return the stored result."""
+        return self.network.update_plugin_settings(path=self.path, **changes)
+
+
 class LocalWordPress:
     """A throwaway WordPress on 127.0.0.1: private MariaDB, copied docroot, php -S.
 
@@ -296,6 +376,10 @@ class LocalWordPress:
     activated. ``port`` is the HTTP port (a free one by default). ``server_ini`` adds php.ini
     settings to the ``php -S`` server only, e.g. ``("opcache.enable_cli=1",)`` to serve requests
     with opcache as php-fpm and mod_php do (the CLI turns it off).
+
+    ``subsites`` (names of lowercase letters and digits) makes a subdirectory multisite
+    network: the site is its main site, each name a subsite at ``/NAME/``, the plugin is
+    network-activated, and ``editor`` and ``bridge`` are editors of every subsite.
     """
 
     def __init__(
@@ -306,7 +390,17 @@ class LocalWordPress:
         port: int | None = None,
         title: str = "Featured Image Bridge demo",
         server_ini: Sequence[str] = (),
+        subsites: Sequence[str] = (),
     ) -> None:
+        for name in subsites:
+            if not _SUBSITE_NAME.match(name) or name in _RESERVED_SUBSITE_NAMES:
+                raise WordPressError(
+                    f"subsite name {name!r}: use lowercase letters and digits, and none of "
+                    + ", ".join(sorted(_RESERVED_SUBSITE_NAMES))
+                )
+        if len(set(subsites)) != len(subsites):
+            raise WordPressError(f"subsite names repeat: {list(subsites)}")
+        self.subsite_names: tuple[str, ...] = tuple(subsites)
         self.root = Path(root).resolve()
         self.plugin_dir = None if plugin_dir is None else Path(plugin_dir).resolve()
         self.title = title
@@ -326,6 +420,9 @@ class LocalWordPress:
         self._php_proc: subprocess.Popen[bytes] | None = None
         self._php_pgid: int | None = None
         self._users: dict[str, WordPressUser] = {}
+        self._subsites: dict[str, Subsite] = {}
+        self._network_config = False  # wp-config.php has the MULTISITE constants
+        self._salts: dict[str, str] = {}
         self._started = False
         self._atexit_registered = False
 
@@ -383,6 +480,23 @@ class LocalWordPress:
         return self._user("bridge")
 
     @property
+    def multisite(self) -> bool:
+        """True for a network (``subsites`` given)."""
+        return bool(self.subsite_names)
+
+    @property
+    def subsites(self) -> tuple[Subsite, ...]:
+        """The subsites, in the order given; ``()`` for a single site."""
+        return tuple(self.subsite(name) for name in self.subsite_names)
+
+    def subsite(self, name: str) -> Subsite:
+        """The subsite at ``/name/``; known once ``start()`` has created it."""
+        try:
+            return self._subsites[name]
+        except KeyError:
+            raise WordPressError(f"no subsite {name!r} (subsites: {self.subsite_names})") from None
+
+    @property
     def running(self) -> bool:
         """True between a successful ``start()`` and ``stop()``."""
         return self._started
@@ -432,6 +546,8 @@ class LocalWordPress:
             self._start_mariadb()
             self._build_docroot()
             self._install()
+            if self.multisite:
+                self._make_network()
             if self.plugin_dir is not None:
                 self._install_plugin(self.plugin_dir)
             self._start_php_server()
@@ -495,29 +611,32 @@ class LocalWordPress:
 
     # ------------------------------------------------------------------ PHP
 
-    def php(self, code: str, *, timeout: float = 120) -> str:
+    def php(self, code: str, *, timeout: float = 120, path: str = "/") -> str:
         """Run PHP ``code`` with WordPress loaded (wp-load.php plus wp-admin/includes/admin.php)
         in the docroot with php-cli, in the global scope; return its stdout.
 
-        ``code`` may start with ``<?php``. Raises :class:`PhpError` with stderr and stdout if
-        php exits non-zero (an uncaught exception or fatal error exits 255).
+        ``path`` is the request path WordPress sees: on a network, a subsite's path makes that
+        subsite the current site (see :meth:`Subsite.php`). ``code`` may start with
+        ``<?php``. Raises :class:`PhpError` with stderr and stdout if php exits non-zero (an
+        uncaught exception or fatal error exits 255).
         """
         if self._port is None or not (self.docroot / "wp-config.php").is_file():
             raise WordPressError("LocalWordPress.php() needs a started site")
-        return self._run_php_code(code, timeout=timeout)
+        return self._run_php_code(code, timeout=timeout, path=path)
 
-    def plugin_settings(self) -> dict[str, object]:
-        """The plugin's ``fib_settings`` option (``{}`` if unset)."""
+    def plugin_settings(self, *, path: str = "/") -> dict[str, object]:
+        """The plugin's ``fib_settings`` option (``{}`` if unset) of the site at ``path``."""
         out = self.php(
             "$fib_devenv_value = get_option( 'fib_settings', array() );\n"
             "echo wp_json_encode( is_array( $fib_devenv_value ) ? (object) $fib_devenv_value"
-            " : new stdClass() );\n"
+            " : new stdClass() );\n",
+            path=path,
         )
         return self._decode_settings(out)
 
-    def update_plugin_settings(self, **changes: object) -> dict[str, object]:
-        """Merge ``changes`` into ``fib_settings`` (values travel as JSON) and return the
-        stored result."""
+    def update_plugin_settings(self, *, path: str = "/", **changes: object) -> dict[str, object]:
+        """Merge ``changes`` into ``fib_settings`` of the site at ``path`` (values travel as
+        JSON) and return the stored result."""
         payload = base64.b64encode(json.dumps(changes).encode()).decode()
         out = self.php(
             f"$fib_devenv_changes = json_decode( base64_decode( '{payload}' ), true );\n"
@@ -527,7 +646,8 @@ class LocalWordPress:
             " $fib_devenv_changes ) );\n"
             "$fib_devenv_value = get_option( 'fib_settings', array() );\n"
             "echo wp_json_encode( is_array( $fib_devenv_value ) ? (object) $fib_devenv_value"
-            " : new stdClass() );\n"
+            " : new stdClass() );\n",
+            path=path,
         )
         return self._decode_settings(out)
 
@@ -547,7 +667,7 @@ class LocalWordPress:
             cmd += ["-d", setting]
         return [*cmd, str(script), *args]
 
-    def _run_php_code(self, code: str, *, timeout: float) -> str:
+    def _run_php_code(self, code: str, *, timeout: float, path: str = "/") -> str:
         body = code.lstrip()
         if body.startswith("<?php"):
             body = body[len("<?php") :]
@@ -557,7 +677,7 @@ class LocalWordPress:
             with os.fdopen(fd, "w") as fh:
                 fh.write("<?php\n" + body + "\n")
             cmd = self._php_command(
-                PHP_DIR / "run.php", str(self.docroot), f"127.0.0.1:{self._port}", name
+                PHP_DIR / "run.php", str(self.docroot), f"127.0.0.1:{self._port}", name, path
             )
             result = subprocess.run(
                 cmd, cwd=self.docroot, capture_output=True, text=True, timeout=timeout
@@ -726,6 +846,8 @@ class LocalWordPress:
         except (OSError, shutil.Error) as exc:
             raise WordPressError(f"start: copying {WORDPRESS_SRC} failed: {exc}") from exc
         self.uploads_dir.mkdir(parents=True, exist_ok=True)
+        self._salts.clear()
+        self._network_config = False
         (self.docroot / "wp-config.php").write_text(self._wp_config())
 
     def _wp_config(self) -> str:
@@ -738,7 +860,7 @@ class LocalWordPress:
                 literal = _php_string(value)
             return f"define( '{name}', {literal} );"
 
-        salts = [
+        salt_names = [
             "AUTH_KEY",
             "SECURE_AUTH_KEY",
             "LOGGED_IN_KEY",
@@ -748,6 +870,22 @@ class LocalWordPress:
             "LOGGED_IN_SALT",
             "NONCE_SALT",
         ]
+        for name in salt_names:
+            self._salts.setdefault(name, secrets.token_urlsafe(48))
+        if self.multisite:
+            # WP_HOME and WP_SITEURL would give every subsite the main site's URL.
+            urls = [define("WP_ALLOW_MULTISITE", True)]
+            if self._network_config:
+                urls += [
+                    define("MULTISITE", True),
+                    define("SUBDOMAIN_INSTALL", False),
+                    define("DOMAIN_CURRENT_SITE", f"127.0.0.1:{self.port}"),
+                    define("PATH_CURRENT_SITE", "/"),
+                    define("SITE_ID_CURRENT_SITE", 1),
+                    define("BLOG_ID_CURRENT_SITE", 1),
+                ]
+        else:
+            urls = [define("WP_HOME", self.url), define("WP_SITEURL", self.url)]
         lines = [
             "<?php",
             "/* Written by devenv/wordpress.py for a throwaway local site. */",
@@ -757,10 +895,9 @@ class LocalWordPress:
             define("DB_HOST", f"127.0.0.1:{self.db_port}"),
             define("DB_CHARSET", "utf8mb4"),
             define("DB_COLLATE", ""),
-            *(define(name, secrets.token_urlsafe(48)) for name in salts),
+            *(define(name, value) for name, value in self._salts.items()),
             "$table_prefix = 'wp_';",
-            define("WP_HOME", self.url),
-            define("WP_SITEURL", self.url),
+            *urls,
             define("WP_ENVIRONMENT_TYPE", "local"),
             define("WP_DEBUG", False),
             "if ( ! defined( 'DISABLE_WP_CRON' ) ) {",
@@ -791,6 +928,7 @@ class LocalWordPress:
             "title": self.title,
             "permalink_structure": PERMALINK_STRUCTURE,
             "app_password_name": APP_PASSWORD_NAME,
+            "network": self.multisite,
             "users": [
                 {
                     "login": login,
@@ -832,6 +970,59 @@ class LocalWordPress:
             for login, _ in users
         }
 
+    def _make_network(self) -> None:
+        """Turn on MULTISITE in wp-config.php and create the subsites, each with the
+        permalink structure of the main site and the editor and bridge users as editors."""
+        self._network_config = True
+        (self.docroot / "wp-config.php").write_text(self._wp_config())
+        mu_plugins = self.docroot / "wp-content" / "mu-plugins"
+        mu_plugins.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(PHP_DIR / "network-port.php", mu_plugins / "devenv-network-port.php")
+        spec = base64.b64encode(
+            json.dumps(
+                {
+                    "names": list(self.subsite_names),
+                    "admin": self.admin.user_id,
+                    "editors": [self.editor.user_id, self.bridge.user_id],
+                    "permalink_structure": PERMALINK_STRUCTURE,
+                }
+            ).encode()
+        ).decode()
+        code = (
+            f"$fib_devenv_spec = json_decode( base64_decode( '{spec}' ), true );\n"
+            # The single site noted in its options that Application Passwords are in use; a
+            # network reads that from its network options, and ignores them until it is there.
+            "update_site_option( WP_Application_Passwords::OPTION_KEY_IN_USE, true );\n"
+            "$fib_devenv_out = array();\n"
+            "foreach ( $fib_devenv_spec['names'] as $fib_devenv_name ) {\n"
+            "\t$fib_devenv_id = wpmu_create_blog( DOMAIN_CURRENT_SITE, '/' . $fib_devenv_name"
+            " . '/', ucfirst( $fib_devenv_name ), $fib_devenv_spec['admin'],"
+            " array( 'public' => 1 ) );\n"
+            "\tif ( is_wp_error( $fib_devenv_id ) ) {\n"
+            "\t\tfwrite( STDERR, $fib_devenv_name . ': ' . $fib_devenv_id->get_error_message()"
+            ' . "\\n" );\n'
+            "\t\texit( 1 );\n"
+            "\t}\n"
+            "\tforeach ( $fib_devenv_spec['editors'] as $fib_devenv_user ) {\n"
+            "\t\tadd_user_to_blog( $fib_devenv_id, $fib_devenv_user, 'editor' );\n"
+            "\t}\n"
+            "\tswitch_to_blog( $fib_devenv_id );\n"
+            "\tupdate_option( 'permalink_structure', $fib_devenv_spec['permalink_structure'] );\n"
+            "\tdelete_option( 'rewrite_rules' );\n"
+            "\trestore_current_blog();\n"
+            "\t$fib_devenv_out[ $fib_devenv_name ] = $fib_devenv_id;\n"
+            "}\n"
+            "echo wp_json_encode( $fib_devenv_out );\n"
+        )
+        try:
+            out = self._run_php_code(code, timeout=300)
+        except PhpError as exc:
+            raise WordPressError(f"start: creating the subsites failed: {exc}") from exc
+        created = json.loads(out.strip().splitlines()[-1])
+        self._subsites = {
+            name: Subsite(self, name, int(created[name])) for name in self.subsite_names
+        }
+
     def _install_plugin(self, plugin_dir: Path) -> None:
         target = self.docroot / "wp-content" / "plugins" / PLUGIN_SLUG
         shutil.copytree(
@@ -839,14 +1030,17 @@ class LocalWordPress:
             target,
             ignore=shutil.ignore_patterns(".git", "__pycache__", "node_modules"),
         )
+        network_wide = "true" if self.multisite else "false"
+        active = "is_plugin_active_for_network" if self.multisite else "is_plugin_active"
         code = (
-            f"$fib_devenv_result = activate_plugin( {_php_string(PLUGIN_FILE)} );\n"
+            f"$fib_devenv_result = activate_plugin( {_php_string(PLUGIN_FILE)}, '',"
+            f" {network_wide} );\n"
             "if ( is_wp_error( $fib_devenv_result ) ) {\n"
             "\tfwrite( STDERR, 'activate_plugin: ' . $fib_devenv_result->get_error_message()"
             ' . "\\n" );\n'
             "\texit( 1 );\n"
             "}\n"
-            f"if ( ! is_plugin_active( {_php_string(PLUGIN_FILE)} ) ) {{\n"
+            f"if ( ! {active}( {_php_string(PLUGIN_FILE)} ) ) {{\n"
             '\tfwrite( STDERR, "plugin is not active after activate_plugin()\\n" );\n'
             "\texit( 1 );\n"
             "}\n"
@@ -866,6 +1060,8 @@ class LocalWordPress:
             cmd += ["-d", setting]
         cmd += ["-S", f"127.0.0.1:{self.port}", "-t", str(self.docroot), router]
         env = dict(os.environ, PHP_CLI_SERVER_WORKERS=str(PHP_SERVER_WORKERS))
+        if self.multisite:
+            env["FIB_DEVENV_MULTISITE"] = "1"  # router.php: the subdirectory network's rules
         with log_path.open("ab") as log:
             self._php_proc = subprocess.Popen(
                 cmd,
@@ -952,9 +1148,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="plugin to install and activate (default: wp-plugin/ if it has the main file)",
     )
     parser.add_argument("--no-plugin", action="store_true", help="do not install the plugin")
+    parser.add_argument(
+        "--subsites",
+        default="",
+        help="comma-separated subsite names for a subdirectory multisite network, e.g. news,sport",
+    )
     args = parser.parse_args(argv)
     plugin_dir = None if args.no_plugin else (args.plugin_dir or _default_plugin_dir())
-    site = LocalWordPress(args.root, plugin_dir=plugin_dir, port=args.port)
+    subsites = [name.strip() for name in args.subsites.split(",") if name.strip()]
+    try:
+        site = LocalWordPress(args.root, plugin_dir=plugin_dir, port=args.port, subsites=subsites)
+    except WordPressError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     started = time.monotonic()
     with _signals_raise_keyboard_interrupt():
         try:
@@ -966,6 +1172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"  {user.login:<8} password {user.password}  "
                     f"app password {user.app_password}  (id {user.user_id})"
                 )
+            for subsite in site.subsites:
+                print(f"  subsite:  {subsite.url}/wp-admin/  (blog id {subsite.blog_id})")
             print(f"  plugin:   {PLUGIN_FILE if plugin_dir else '(none)'}")
             print(f"  logs:     {site.logs_dir}")
             print("Ctrl-C stops it.", flush=True)

@@ -18,3 +18,22 @@ def running_site(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterato
     wordpress.start()
     yield wordpress
     wordpress.stop()
+
+
+#: The subsites of the test network: ``/news/`` and ``/sport/``.
+SUBSITES = ("news", "sport")
+
+
+def running_network(
+    tmp_path_factory: pytest.TempPathFactory, name: str, subsites: tuple[str, ...] = SUBSITES
+) -> Iterator[LocalWordPress]:
+    """A fresh subdirectory multisite network with the plugin network-activated, stopped when
+    the session ends. ``network.subsites`` are the subsites: each has its ``url``, and its
+    ``bridge`` user (the same account everywhere, an editor of every subsite) whose
+    Application Password works on each subsite's REST API and XML-RPC."""
+    network = LocalWordPress(
+        tmp_path_factory.mktemp(name), plugin_dir=REPO / "wp-plugin", subsites=subsites
+    )
+    network.start()
+    yield network
+    network.stop()

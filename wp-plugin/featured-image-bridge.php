@@ -28,6 +28,7 @@ define( 'FIB_PLUGIN_DIR', __DIR__ );
 require_once FIB_PLUGIN_DIR . '/includes/plugin.php';
 require_once FIB_PLUGIN_DIR . '/includes/settings.php';
 require_once FIB_PLUGIN_DIR . '/includes/settings-page.php';
+require_once FIB_PLUGIN_DIR . '/includes/network.php';
 require_once FIB_PLUGIN_DIR . '/includes/signature.php';
 require_once FIB_PLUGIN_DIR . '/includes/bridge-client.php';
 require_once FIB_PLUGIN_DIR . '/includes/connection-test.php';

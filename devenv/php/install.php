@@ -4,8 +4,10 @@
  *
  * Usage: php install.php DOCROOT CONFIG_JSON_FILE
  * The config holds: url, title, users (list of {login, password, email, role}),
- * app_password_name, permalink_structure. Prints a JSON object mapping each
- * login to {user_id, app_password}.
+ * app_password_name, permalink_structure, and optionally network: true to turn the
+ * site into the main site of a subdirectory network (the caller then writes the
+ * MULTISITE constants into wp-config.php). Prints a JSON object mapping each login
+ * to {user_id, app_password}.
  */
 
 if ( 'cli' !== PHP_SAPI || $argc < 3 ) {
@@ -95,6 +97,30 @@ foreach ( $fib_install_config['users'] as $fib_install_i => $fib_install_spec ) 
 		'user_id'      => $fib_install_uid,
 		'app_password' => $fib_install_app[0],
 	);
+}
+
+if ( ! empty( $fib_install_config['network'] ) ) {
+	// What wp-admin/network.php does, without its form: the network tables and the network
+	// itself, whose domain keeps the port (WordPress matches HTTP_HOST with it).
+	global $wpdb;
+	foreach ( $wpdb->tables( 'ms_global' ) as $fib_install_table => $fib_install_prefixed ) {
+		$wpdb->$fib_install_table = $fib_install_prefixed;
+	}
+	install_network();
+	$fib_install_network = populate_network(
+		1,
+		$_SERVER['HTTP_HOST'],
+		$fib_install_admin['email'],
+		$fib_install_config['title'],
+		'/',
+		false
+	);
+	if ( is_wp_error( $fib_install_network ) ) {
+		fwrite( STDERR, 'populate_network: ' . $fib_install_network->get_error_message() . "\n" );
+		exit( 1 );
+	}
+	$wp_rewrite->set_permalink_structure( $fib_install_config['permalink_structure'] );
+	$wp_rewrite->flush_rules( false );
 }
 
 // A marker line, so stray output from WordPress cannot break the parsing.

@@ -2,10 +2,12 @@
 /**
  * Runs a PHP file with WordPress loaded, the way wp-cli's `eval-file` would.
  *
- * Usage: php run.php DOCROOT HOST CODE_FILE
+ * Usage: php run.php DOCROOT HOST CODE_FILE [PATH]
  *   DOCROOT    the WordPress docroot (contains wp-load.php)
  *   HOST       value for $_SERVER['HTTP_HOST'], e.g. 127.0.0.1:8080
  *   CODE_FILE  PHP file to run in the global scope once WordPress is loaded
+ *   PATH       value for $_SERVER['REQUEST_URI'], default "/": on a subdirectory
+ *              network, "/news/" loads the subsite at /news/
  */
 
 if ( 'cli' !== PHP_SAPI || $argc < 4 ) {
@@ -20,7 +22,7 @@ $fib_devenv_code_file = $argv[3];
 $_SERVER['HTTP_HOST']       = $fib_devenv_host;
 $_SERVER['SERVER_NAME']     = preg_replace( '/:.*/', '', $fib_devenv_host );
 $_SERVER['SERVER_PORT']     = (string) ( parse_url( 'http://' . $fib_devenv_host, PHP_URL_PORT ) ?: 80 );
-$_SERVER['REQUEST_URI']     = '/';
+$_SERVER['REQUEST_URI']     = $argv[4] ?? '/';
 $_SERVER['REQUEST_METHOD']  = 'GET';
 $_SERVER['REMOTE_ADDR']     = '127.0.0.1';
 $_SERVER['SERVER_PROTOCOL'] = 'HTTP/1.1';

@@ -10,9 +10,9 @@ import pytest
 from devenv.bridge_process import BridgeProcesses
 from devenv.posts import EditorSession
 from devenv.segmind_fake import FakeSegmind
-from devenv.wordpress import LocalWordPress, WordPressUser
+from devenv.wordpress import LocalWordPress, Subsite, WordPressUser
 from tests.integration.wp_users import rest_blocked_editor
-from tests.sites import running_site
+from tests.sites import running_network, running_site
 
 
 @pytest.fixture(scope="session")
@@ -21,13 +21,21 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalWordPress]:
 
 
 @pytest.fixture(scope="session")
+def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalWordPress]:
+    """A multisite network (tests/sites.py SUBSITES); ``bridge_env(network.subsite(name))``
+    is the environment of a bridge serving one subsite."""
+    yield from running_network(tmp_path_factory, "wp-network")
+
+
+@pytest.fixture(scope="session")
 def segmind() -> Iterator[FakeSegmind]:
     with FakeSegmind() as fake:
         yield fake
 
 
-def bridge_env(site: LocalWordPress, **extra: str) -> dict[str, str]:
-    """The environment of a bridge serving ``site`` (``extra`` wins)."""
+def bridge_env(site: LocalWordPress | Subsite, **extra: str) -> dict[str, str]:
+    """The environment of a bridge serving ``site``, or one subsite of a network (``extra``
+    wins)."""
     return {
         "WP_URL": site.url,
         "WP_USER": site.bridge.login,

@@ -48,6 +48,7 @@ function init_hooks() {
 	add_action( 'wp_ajax_fib_backfill_status',      __NAMESPACE__ . '\ajax_backfill_status' );
 	add_action( 'wp_ajax_fib_backfill_control',     __NAMESPACE__ . '\ajax_backfill_control' );
 	add_filter( $settings_link_hook,                __NAMESPACE__ . '\add_settings_link' );
+	add_action( 'wp_initialize_site',               __NAMESPACE__ . '\initialize_new_site', 11 );
 
 	// Provider faults the admin must fix (key, workflow): followed from the status the bridge writes.
 	add_action( 'added_post_meta',                  __NAMESPACE__ . '\note_provider_outcome', 10, 3 );
@@ -79,7 +80,8 @@ function init_hooks() {
  * Activation: creates the option with its defaults and a fresh webhook
  * secret when none exists. An existing secret survives reactivation.
  *
- * On a network-wide activation every site of the network gets its option.
+ * On a network-wide activation every site of the network gets its option (and a site
+ * created later gets it from initialize_new_site()).
  *
  * @param bool $network_wide Whether the plugin is being network-activated.
  * @return void

@@ -13,19 +13,23 @@ if ( ! defined( 'ABSPATH' ) ) {
 }
 
 /**
- * The posts whose delivery this request sends when it ends; adds one when given.
+ * The posts whose delivery this request sends when it ends; adds one of the current site
+ * when given. On a network a request may save posts of several sites (switch_to_blog()), so
+ * each post is kept with its site.
  *
  * @param int|null $post_id Post ID to add, null to only read.
- * @return int[] Post IDs.
+ * @return array<int, array{0: int, 1: int}> Site ID and post ID of each.
  */
 function deliveries_at_shutdown( $post_id = null ) {
-	static $post_ids = array();
+	static $posts = array();
 
 	if ( null !== $post_id ) {
-		$post_ids[ $post_id ] = $post_id;
+		$site_id = get_current_blog_id();
+
+		$posts[ $site_id . ':' . $post_id ] = array( $site_id, (int) $post_id );
 	}
 
-	return array_values( $post_ids );
+	return array_values( $posts );
 }
 
 /**
@@ -55,14 +59,21 @@ function buffer_rest_response( $served ) {
  * @return void
  */
 function send_deliveries_at_shutdown() {
-	$post_ids = deliveries_at_shutdown();
-	if ( array() === $post_ids ) {
+	$posts = deliveries_at_shutdown();
+	if ( array() === $posts ) {
 		return;
 	}
 
 	release_client();
-	foreach ( $post_ids as $post_id ) {
+	foreach ( $posts as list( $site_id, $post_id ) ) {
+		$switched = get_current_blog_id() !== $site_id;
+		if ( $switched ) {
+			switch_to_blog( $site_id );
+		}
 		redeliver( $post_id );
+		if ( $switched ) {
+			restore_current_blog();
+		}
 	}
 }
 

@@ -43,6 +43,7 @@ function render_settings_page() {
 	?>
 	<div class="wrap">
 		<h1><?php echo esc_html( get_admin_page_title() ); ?></h1>
+		<?php render_network_note(); ?>
 		<?php render_provider_alert(); ?>
 		<?php if ( 'secret-regenerated' === $notice ) : ?>
 			<div class="notice notice-warning is-dismissible" id="fib-notice">

@@ -28,12 +28,12 @@ if ( ! defined( 'ABSPATH' ) ) {
 function maybe_send_webhook( $post_id, $post, $update, $post_before ) {
 	static $sent = array();
 
-	$post_id = (int) $post_id;
-	if ( isset( $sent[ $post_id ] ) || ! $post instanceof \WP_Post || ! should_send( $post, $post_before ) ) {
+	$key = get_current_blog_id() . ':' . (int) $post_id; // Post IDs repeat across a network's sites.
+	if ( isset( $sent[ $key ] ) || ! $post instanceof \WP_Post || ! should_send( $post, $post_before ) ) {
 		return;
 	}
 
-	$sent[ $post_id ] = true;
+	$sent[ $key ] = true;
 	queue_delivery( $post, trigger_event_type( $post, $post_before ) );
 }
 
