@@ -1,6 +1,7 @@
 """One bridge, two real WordPress sites, served from one sites file: one over REST, one over
 XML-RPC. Each plugin names its site (``X-FIB-Site``), each site's webhooks are verified with its
-own secret, and each post gets its image on its own site."""
+own secret, and each post gets its image on its own site. The same for the subsites of a
+multisite network."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 
 from devenv.bridge_process import BridgeProcesses
 from devenv.posts import EditorSession
-from devenv.wordpress import LocalWordPress, WordPressUser
+from devenv.wordpress import LocalWordPress, Subsite, WordPressUser
 from tests.integration.wp_users import rest_blocked_editor
 from tests.sites import running_site
 
@@ -27,7 +28,7 @@ def second_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalWordP
 
 
 def site_table(
-    site: LocalWordPress,
+    site: LocalWordPress | Subsite,
     transport: str,
     user: WordPressUser | None = None,
     *,
@@ -162,3 +163,39 @@ def test_bridge_sites_lists_and_checks_every_site(
     failed = {c["name"]: c for c in sites[second_site.url]["checks"]}["wordpress"]
     assert failed["ok"] is False and "WordPress" in failed["message"]
     assert second_user.app_password not in bad.stdout
+
+
+def test_one_bridge_serves_every_subsite_of_a_network(
+    network: LocalWordPress, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A new subsite's first post has the same ID on every subsite: each image still lands on
+    the subsite that asked for it."""
+    network.reset()
+    path = tmp_path_factory.mktemp("network-sites") / "sites.toml"
+    path.write_text(
+        "".join(
+            site_table(subsite, "xmlrpc" if number % 2 else "rest")
+            for number, subsite in enumerate(network.subsites)
+        )
+    )
+    with BridgeProcesses(bridge_env(path), tmp_path_factory.mktemp("network-bridge")) as bridge:
+        posts: dict[str, int] = {}
+        for subsite in network.subsites:
+            subsite.update_plugin_settings(bridge_url=bridge.url, enabled=True)
+            editor = EditorSession(subsite)
+            try:
+                posts[subsite.name] = editor.create_post(f"Lights over {subsite.name}")
+            finally:
+                editor.close()
+        assert len(set(posts.values())) == 1, f"precondition: one post ID, got {posts}"
+        for subsite in network.subsites:
+            editor = EditorSession(subsite)
+            try:
+                view = editor.wait_for(posts[subsite.name])
+                assert view.generation == "done", f"{subsite.name}: {view.message}"
+                media = editor.media(view.featured_media)
+            finally:
+                editor.close()
+            # Read through this subsite's own REST API: its attachment, for its own post.
+            assert media["alt_text"] == f"Lights over {subsite.name}"
+            assert media["post"] == posts[subsite.name]
