@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from bridge import logcontext
 from bridge.app import create_app
 from bridge.config import Settings
 from bridge.connection_test import run_checks
@@ -37,6 +38,14 @@ class Listing:
 
     def list_missing(self, post_types: Sequence[str], limit: int | None) -> Iterator[MissingPost]:
         return iter([missing_post(1), missing_post(2)][:limit])
+
+
+@pytest.fixture(autouse=True)
+def _no_ids_left_bound() -> Iterator[None]:
+    """The web side binds a request's ids in the thread until its next request; the test
+    client runs requests in the test's thread, so they are cleared for the tests after."""
+    yield
+    logcontext.clear()
 
 
 @pytest.fixture
