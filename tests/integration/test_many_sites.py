@@ -123,16 +123,44 @@ def test_each_plugins_connection_test_reaches_its_own_site(
         assert checks["wordpress"]["ok"] is True
 
 
-def run_sites_command(sites_file: Path, data_dir: Path) -> subprocess.CompletedProcess[str]:
+def run_bridge(sites_file: Path, data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**bridge_env(sites_file), "BRIDGE_DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin"}
     return subprocess.run(
-        [sys.executable, "-m", "bridge.cli", "sites", "--json"],
+        [sys.executable, "-m", "bridge.cli", *args],
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+def run_sites_command(sites_file: Path, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    return run_bridge(sites_file, data_dir, "sites", "--json")
+
+
+def test_bridge_check_and_backfill_follow_the_site(
+    site: LocalWordPress, second_site: LocalWordPress, sites_file: Path, tmp_path: Path
+) -> None:
+    check = run_bridge(sites_file, tmp_path, "check")
+    assert check.returncode == 0, check.stderr
+    assert f"site: {site.url}" in check.stdout and f"site: {second_site.url}" in check.stdout
+    assert check.stdout.count("credentials accepted") == 2
+
+    unnamed = run_bridge(sites_file, tmp_path, "backfill", "--dry-run")
+    assert unnamed.returncode == 2 and "name a site with --site URL" in unnamed.stderr
+    enabled = second_site.plugin_settings()["enabled"]
+    second_site.update_plugin_settings(enabled=False)  # published with the plugin off
+    editor = EditorSession(second_site)
+    try:
+        editor.create_post("Still without an image", status="publish")
+    finally:
+        editor.close()
+        second_site.update_plugin_settings(enabled=enabled)
+    dry = run_bridge(sites_file, tmp_path, "backfill", "--dry-run", "--site", second_site.url)
+    assert dry.returncode == 0, dry.stderr
+    assert f"posts of {second_site.url} without an image" in dry.stdout
+    assert "Still without an image" in dry.stdout
 
 
 def test_bridge_sites_lists_and_checks_every_site(
