@@ -43,7 +43,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from bridge.cli_status import worker_heartbeat
     from bridge.leases import Leases
     from bridge.periodic import Periodic
-    from bridge.reconcile import Reconciler
+    from bridge.reconcile import Reconciler, reconcile_each
     from bridge.sites import SiteRegistry
     from bridge.sweeper import Sweeper
     from bridge.tasks import create_queue
@@ -66,17 +66,19 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     ]
     background.append(worker_heartbeat(settings.jobs_db))  # `bridge status` sees it alive
     if settings.reconcile_interval > 0:
-        for site in SiteRegistry.from_settings(settings):
-            reconciler = Reconciler(
+        reconcilers = [
+            Reconciler(
                 store,
                 queue,
                 create_wordpress(site.settings(settings)),
                 site.url,
                 options=site.job_options(GenerationOptions()),
             )
-            background.append(
-                Periodic(f"reconcile {site.url}", settings.reconcile_interval, reconciler.reconcile)
-            )
+            for site in SiteRegistry.from_settings(settings)
+        ]
+        background.append(
+            Periodic("reconcile", settings.reconcile_interval, lambda: reconcile_each(reconcilers))
+        )
     # An idle worker looks for new jobs every tenth of a second (huey's default backs off to
     # 10 s), so a post published after a quiet spell starts at once, and a job the poll timer
     # wakes is polled at its time (0.4 % of a core for four idle threads). Periodic tasks on:

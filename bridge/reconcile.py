@@ -73,3 +73,13 @@ class Reconciler:
         self.queue.enqueue(job.id)
         log.info("job %s queued by reconciliation for post %s", job.id, post.post_id)
         return job.id
+
+
+def reconcile_each(reconcilers: Sequence[Reconciler]) -> None:
+    """One pass over every site; a site that fails (its WordPress down) does not stop the
+    others, and is tried again on the next pass."""
+    for reconciler in reconcilers:
+        try:
+            reconciler.reconcile()
+        except Exception:
+            log.exception("reconciliation of %s failed; next pass tries again", reconciler.site_url)

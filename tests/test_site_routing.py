@@ -18,11 +18,12 @@ from bridge.config import Settings
 from bridge.connection_test import run_checks
 from bridge.jobs import JobState, JobStore, NewJob
 from bridge.pipeline import Pipeline
+from bridge.reconcile import Reconciler, reconcile_each
 from bridge.services import Services
 from bridge.site_clients import SiteClients
 from bridge.site_pipelines import SitePipelines
 from bridge.sites import Site, SiteRegistry
-from bridge.wordpress import MissingPost
+from bridge.wordpress import MissingPost, WordPressError
 from tests.missing_posts import missing_post
 from tests.signing import event, new_secret, signed, signed_get
 
@@ -265,3 +266,22 @@ segmind_api_key = "{key}"
         return {check.name: check.ok for check in checks}["provider"]
 
     assert (provider_check(a), provider_check(b)) == (False, True)
+
+
+class Unreachable:
+    """A WordPress that cannot be reached."""
+
+    def list_missing(self, post_types: Sequence[str], limit: int | None) -> Iterator[MissingPost]:
+        raise WordPressError("WordPress at http://a.example did not answer", retryable=True)
+
+
+def test_reconciliation_goes_on_with_the_other_sites_when_one_is_down(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue, store = services(app).queue, services(app).store
+    down = Reconciler(store, queue, Unreachable(), SITE_A)  # type: ignore[arg-type]
+    up = Reconciler(store, queue, Listing(), SITE_B)  # type: ignore[arg-type]
+    reconcile_each([down, up])
+    assert store.has_job(SITE_B, 1) and store.has_job(SITE_B, 2)
+    assert not store.has_job(SITE_A, 1)
+    assert f"reconciliation of {SITE_A} failed" in caplog.text
