@@ -91,7 +91,7 @@ function bridge_refusal_message( $answer ) {
 	switch ( $error ) {
 		case 'invalid_signature':
 		case 'missing_signature':
-			return __( 'Wrong secret: the bridge rejected the signature. Copy the webhook secret from this page into the bridge\'s BRIDGE_WEBHOOK_SECRET and restart it.', 'featured-image-bridge' );
+			return __( 'Wrong secret: the bridge rejected the signature. Copy the webhook secret from this page into the bridge\'s BRIDGE_WEBHOOK_SECRET (or this site\'s webhook_secret in its sites file) and restart it.', 'featured-image-bridge' );
 		case 'stale_timestamp':
 			return __( 'The clocks of WordPress and the bridge differ by more than 5 minutes. Synchronise both servers\' clocks (NTP).', 'featured-image-bridge' );
 		case 'unknown_site':
