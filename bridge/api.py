@@ -21,7 +21,6 @@ from bridge.webhooks import (
     WebhookRejected,
     parse_connection_test,
     parse_event,
-    same_site,
 )
 
 api = Blueprint("api", __name__)
@@ -57,16 +56,14 @@ def webhook() -> ResponseReturnValue:
     is on disk), and queues it from a background thread."""
     services = _services()
     body = raw_body()
-    webhook_id = services.verifier.verify(body, signature_headers())
-    event = _parse(webhook_id, body)
-    if not same_site(event.site_url, services.settings.wp_url):
-        raise WebhookRejected(
-            403, "unknown_site", f"this bridge does not serve the site {event.site_url}"
-        )
+    signed = services.sites.verify(body, signature_headers())
+    event = _parse(signed.webhook_id, body)
+    signed.check_site(event.site_url)
+    site = signed.site
     job, created = services.store.create(
         NewJob(
             webhook_id=event.webhook_id,
-            site_url=event.site_url,
+            site_url=site.url,
             post_id=event.post_id,
             post_type=event.post_type,
             title=event.title,
@@ -75,7 +72,7 @@ def webhook() -> ResponseReturnValue:
             request=event.request,
             replace_image=event.replace,
             context=event.context.to_json(),
-            options=event.options.to_json(),
+            options=site.job_options(event.options).to_json(),
         )
     )
     logcontext.bind(site=job.site_url, post_id=job.post_id, job_id=job.id)
@@ -94,9 +91,13 @@ def connection_test() -> ResponseReturnValue:
     """The plugin's "Test connection": signed like a webhook, answers what works and what not."""
     services = _services()
     body = raw_body()
-    services.verifier.verify(body, signature_headers())
+    signed = services.sites.verify(body, signature_headers())
     site_url = parse_connection_test(body)
-    checks = run_checks(services.settings, services.store, services.wordpress, site_url)
+    if signed.named:  # an older plugin's other site is a failed "site" check, as before
+        signed.check_site(site_url)
+    site = signed.site
+    settings = site.settings(services.settings)
+    checks = run_checks(settings, services.store, services.clients.wordpress(site), site_url)
     return jsonify(report(checks))
 
 
@@ -104,9 +105,9 @@ def connection_test() -> ResponseReturnValue:
 def job_status(job_id: str) -> ResponseReturnValue:
     """The job's public fields, for a caller that signs the ``GET`` like a webhook."""
     services = _services()
-    services.verifier.verify_get(signature_headers())
+    signed = services.sites.verify_get(signature_headers())
     job = services.store.get(job_id)
-    if job is None:
+    if job is None or not signed.owns(job.site_url):
         return jsonify(error="not_found", message="no such job"), 404
     return jsonify(job.public())
 

@@ -15,9 +15,10 @@ from bridge.config import Settings
 from bridge.enqueuer import BackgroundEnqueuer
 from bridge.metrics_api import metrics, record_refusal
 from bridge.services import Services
+from bridge.site_clients import SiteClients
+from bridge.site_routing import SiteRouter
+from bridge.sites import SiteRegistry
 from bridge.tasks import JobQueue, create_queue
-from bridge.webhooks import SignatureVerifier
-from bridge.wordpress import create_wordpress
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -29,7 +30,8 @@ def create_app(
 ) -> Flask:
     """Builds the Flask app from ``settings`` (default: the environment).
 
-    ``missing_posts`` lists the posts a backfill fills (default: the site in ``settings``).
+    ``missing_posts`` lists the posts a backfill fills, for every site (default: each site's
+    own WordPress).
     """
     settings = settings or Settings.from_env()
     app = Flask(__name__)
@@ -37,19 +39,21 @@ def create_app(
     backend = create_backend(settings)
     store = backend.job_store(create_sync=settings.intake_sync.upper())
     queue = queue or create_queue(settings, store=store, backend=backend)
+    clients = SiteClients(settings)
     app.extensions["bridge"] = Services(
         settings=settings,
         store=store,
         queue=queue,
         enqueuer=BackgroundEnqueuer(queue.enqueue),
-        verifier=SignatureVerifier(settings.webhook_secret),
-        wordpress=create_wordpress(settings),
+        sites=SiteRouter(SiteRegistry.from_settings(settings)),
+        clients=clients,
+    )
+    app.extensions["backfill"] = BackfillServices(
+        runs=backend.run_store(store),
+        source=(lambda site: missing_posts) if missing_posts else clients.wordpress,
     )
     app.before_request(logcontext.clear)  # a thread's next request starts with no ids
     app.register_blueprint(api)
-    app.extensions["backfill"] = BackfillServices(
-        runs=backend.run_store(store), source=missing_posts or create_wordpress(settings)
-    )
     app.register_blueprint(backfills)
     app.register_blueprint(metrics)
 

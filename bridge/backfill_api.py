@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
@@ -18,7 +19,9 @@ from bridge.metrics_api import record_refusal
 from bridge.options import GenerationOptions, InvalidOptions
 from bridge.services import Services
 from bridge.signed_requests import raw_body, signature_headers
-from bridge.webhooks import WebhookRejected, load_json_object, same_site
+from bridge.site_routing import SignedRequest
+from bridge.sites import Site
+from bridge.webhooks import WebhookRejected, load_json_object
 from bridge.wordpress import WordPressError
 
 EVENT_START = "backfill.start"
@@ -34,7 +37,8 @@ class BackfillServices:
     """What the backfill routes need besides the shared services; in ``app.extensions``."""
 
     runs: Runs
-    source: MissingPostSource
+    source: Callable[[Site], MissingPostSource]
+    """Lists a site's posts that have no featured image."""
 
 
 @dataclass(frozen=True)
@@ -56,10 +60,10 @@ def _backfill() -> BackfillServices:
     return cast(BackfillServices, current_app.extensions["backfill"])
 
 
-def _verify() -> tuple[str, bytes]:
-    """Checks the signature on the raw body; returns the ``webhook-id`` and the body."""
+def _verify() -> tuple[SignedRequest, bytes]:
+    """Checks the signature on the raw body with its site's secret; returns it and the body."""
     body = raw_body()
-    return _services().verifier.verify(body, signature_headers()), body
+    return _services().sites.verify(body, signature_headers()), body
 
 
 @backfills.errorhandler(WebhookRejected)
@@ -80,31 +84,28 @@ def start() -> ResponseReturnValue:
 
     A start delivered again (the same ``webhook-id``) answers the run it made, ``200``.
     """
-    request_id, body = _verify()
+    signed, body = _verify()
+    request_id, site = signed.webhook_id, signed.site
     wanted = parse_start(body)
-    settings = _services().settings
-    if not same_site(wanted.site_url, settings.wp_url):
-        raise WebhookRejected(
-            403, "unknown_site", f"this bridge does not serve the site {wanted.site_url}"
-        )
+    signed.check_site(wanted.site_url)
     services = _backfill()
     earlier = None if wanted.dry_run else services.runs.started_by(request_id)
     if earlier is not None:
         return jsonify(earlier.public())
     try:
-        posts = list(services.source.list_missing(wanted.post_types, wanted.limit))
+        posts = list(services.source(site).list_missing(wanted.post_types, wanted.limit))
     except WordPressError as exc:
         raise WebhookRejected(
             502, "wordpress_unavailable", f"could not list the posts: {exc.message}"
         ) from None
     if wanted.dry_run:
-        return jsonify(preview(services.runs, settings.wp_url, posts).public())
+        return jsonify(preview(services.runs, site.url, posts).public())
     run = services.runs.create(
-        settings.wp_url,
+        site.url,
         posts,
         post_types=wanted.post_types,
         limit=wanted.limit,
-        options=wanted.options,
+        options=site.job_options(wanted.options),
         request_id=request_id,
     )
     queued = _services().queue.feeder().feed()
@@ -114,32 +115,40 @@ def start() -> ResponseReturnValue:
 
 @backfills.get("/backfills/<run_id>")
 def status(run_id: str) -> ResponseReturnValue:
-    _services().verifier.verify_get(signature_headers())
-    return jsonify(_found(_backfill().runs.get(run_id)).public())
+    signed = _services().sites.verify_get(signature_headers())
+    return jsonify(_found(signed, _backfill().runs.get(run_id)).public())
 
 
 @backfills.post("/backfills/<run_id>/pause")
 def pause(run_id: str) -> ResponseReturnValue:
-    _verify()
-    return jsonify(_found(_backfill().runs.pause(run_id)).public())
+    signed = _run_of_site(run_id)
+    return jsonify(_found(signed, _backfill().runs.pause(run_id)).public())
 
 
 @backfills.post("/backfills/<run_id>/resume")
 def resume(run_id: str) -> ResponseReturnValue:
-    _verify()
-    run = _found(_backfill().runs.resume(run_id))
+    signed = _run_of_site(run_id)
+    run = _found(signed, _backfill().runs.resume(run_id))
     _services().queue.feeder().feed()
     return jsonify(_fresh(run).public())
 
 
 @backfills.post("/backfills/<run_id>/cancel")
 def cancel(run_id: str) -> ResponseReturnValue:
-    _verify()
-    return jsonify(_found(_backfill().runs.cancel(run_id)).public())
+    signed = _run_of_site(run_id)
+    return jsonify(_found(signed, _backfill().runs.cancel(run_id)).public())
 
 
-def _found(run: RunProgress | None) -> RunProgress:
-    if run is None:
+def _run_of_site(run_id: str) -> SignedRequest:
+    """Verifies a command's signature; a run of another site is not found (404), before
+    the command changes anything."""
+    signed, _ = _verify()
+    _found(signed, _backfill().runs.get(run_id))
+    return signed
+
+
+def _found(signed: SignedRequest, run: RunProgress | None) -> RunProgress:
+    if run is None or not signed.owns(run.site_url):
         raise WebhookRejected(404, "not_found", "no such backfill run")
     return run
 

@@ -1,4 +1,5 @@
-"""The ``bridge`` command: ``bridge web``, ``bridge worker``, ``bridge check``."""
+"""The ``bridge`` command: ``bridge web``, ``bridge worker``, ``bridge check``, ``bridge sites``
+(and ``bridge backfill``, ``bridge status``)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from typing import Any
 
 from bridge import __version__
 from bridge.cli_backfill import add_command as add_backfill_command
+from bridge.cli_sites import add_command as add_sites_command
 from bridge.cli_status import add_commands as add_status_commands
 from bridge.config import ConfigError, Settings
 from bridge.logs import configure_logging
+from bridge.options import GenerationOptions
 
 
 def _web(settings: Settings, args: argparse.Namespace) -> int:
@@ -39,7 +42,8 @@ def _web(settings: Settings, args: argparse.Namespace) -> int:
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from bridge.cli_status import worker_heartbeat
     from bridge.periodic import Periodic
-    from bridge.reconcile import Reconciler
+    from bridge.reconcile import Reconciler, reconcile_each
+    from bridge.sites import SiteRegistry
     from bridge.sweeper import Sweeper
     from bridge.tasks import create_queue
     from bridge.wordpress import create_wordpress
@@ -61,8 +65,19 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     ]
     background.append(worker_heartbeat(settings.jobs_db))  # `bridge status` sees it alive
     if settings.reconcile_interval > 0:
-        reconciler = Reconciler(store, queue, create_wordpress(settings), settings.wp_url)
-        background.append(Periodic("reconcile", settings.reconcile_interval, reconciler.reconcile))
+        reconcilers = [
+            Reconciler(
+                store,
+                queue,
+                create_wordpress(site.settings(settings)),
+                site.url,
+                options=site.job_options(GenerationOptions()),
+            )
+            for site in SiteRegistry.from_settings(settings)
+        ]
+        background.append(
+            Periodic("reconcile", settings.reconcile_interval, lambda: reconcile_each(reconcilers))
+        )
     # An idle worker looks for new jobs every tenth of a second (huey's default backs off to
     # 10 s), so a post published after a quiet spell starts at once, and a job the poll timer
     # wakes is polled at its time (0.4 % of a core for four idle threads). Periodic tasks on:
@@ -82,22 +97,26 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _check(settings: Settings, args: argparse.Namespace) -> int:
+    from bridge.sites import SiteRegistry
     from bridge.wordpress import WordPressError, create_wordpress
 
-    print(f"provider: {settings.provider}")
-    where = settings.wp_xmlrpc_url if settings.wp_transport == "xmlrpc" else settings.wp_url
-    print(f"WordPress: {where} ({settings.wp_transport}) as {settings.wp_user}")
     print(f"data: {settings.data_dir.resolve()}")
-    site = create_wordpress(settings)
-    try:
-        description = site.check()
-    except WordPressError as exc:
-        print(f"WordPress: FAILED: {exc.message}", file=sys.stderr)
-        return 1
-    finally:
-        site.close()
-    print(f"WordPress: credentials accepted: {description}")
-    return 0
+    failed = 0
+    for site in SiteRegistry.from_settings(settings):
+        print(f"site: {site.url}")
+        print(f"  provider: {site.provider} (key {site.key_id})")
+        print(f"  WordPress: {site.endpoint} ({site.wp_transport}) as {site.wp_user}")
+        client = create_wordpress(site.settings(settings))
+        try:
+            description = client.check()
+        except WordPressError as exc:
+            print(f"{site.url}: WordPress: FAILED: {exc.message}", file=sys.stderr)
+            failed += 1
+            continue
+        finally:
+            client.close()
+        print(f"  WordPress: credentials accepted: {description}")
+    return 1 if failed else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -120,6 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     worker.set_defaults(handler=_worker)
     check = commands.add_parser("check", help="validate settings and reach WordPress")
     check.set_defaults(handler=_check)
+    add_sites_command(commands)
     add_backfill_command(commands)
     add_status_commands(commands)
     args = parser.parse_args(argv)

@@ -18,6 +18,7 @@ from bridge.backends import create_backend
 from bridge.backfill import RunConflict, RunProgress, Runs, preview
 from bridge.config import Settings
 from bridge.options import GenerationOptions
+from bridge.sites import Site, SiteRegistry
 from bridge.tasks import JobQueue, create_queue
 
 POLL_SECONDS = 1.0
@@ -37,6 +38,11 @@ def add_command(commands: Any) -> None:
     )
     backfill.add_argument(
         "--limit", type=_positive, metavar="N", help="fill at most N posts (newest first)"
+    )
+    backfill.add_argument(
+        "--site",
+        metavar="URL",
+        help="the site to fill (needed when the bridge serves several, see `bridge sites`)",
     )
     backfill.add_argument(
         "--post-type",
@@ -76,13 +82,27 @@ def run_command(settings: Settings, args: argparse.Namespace) -> int:
     return _start(settings, runs, queue, args)
 
 
+def _site(settings: Settings, url: str | None) -> Site | None:
+    """The site to fill: the one named, or the only one; None (after saying why) if neither."""
+    registry = SiteRegistry.from_settings(settings)
+    site = registry.find(url) if url else registry.only()
+    if site is None:
+        known = ", ".join(s.url for s in registry)
+        why = f"this bridge does not serve {url}" if url else "name a site with --site URL"
+        print(f"bridge backfill: {why} (sites: {known})", file=sys.stderr)
+    return site
+
+
 def _start(settings: Settings, runs: Runs, queue: JobQueue, args: argparse.Namespace) -> int:
     from bridge.wordpress import WordPressError, create_wordpress
 
     post_types = tuple(dict.fromkeys(args.post_types or ["post"]))
-    site = create_wordpress(settings)
+    chosen = _site(settings, args.site)
+    if chosen is None:
+        return 2
+    site = create_wordpress(chosen.settings(settings))
     print(
-        f"Listing the {', '.join(post_types)} posts of {settings.wp_url} without an image…",
+        f"Listing the {', '.join(post_types)} posts of {chosen.url} without an image…",
         flush=True,
     )
     try:
@@ -96,7 +116,7 @@ def _start(settings: Settings, runs: Runs, queue: JobQueue, args: argparse.Names
     finally:
         site.close()
     if args.dry_run:
-        result = preview(runs, settings.wp_url, posts)
+        result = preview(runs, chosen.url, posts)
         print(
             f"{result.posts} posts have no featured image; {result.generations} would get one "
             "(the others have a job under way). Dry run: nothing was started."
@@ -105,11 +125,11 @@ def _start(settings: Settings, runs: Runs, queue: JobQueue, args: argparse.Names
             print(f"  #{post['post_id']}: {post['title']}")
         return 0
     run = runs.create(
-        settings.wp_url,
+        chosen.url,
         posts,
         post_types=post_types,
         limit=args.limit,
-        options=GenerationOptions(),
+        options=chosen.job_options(GenerationOptions()),
     )
     queue.feeder().feed()
     intro = (

@@ -13,12 +13,14 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from bridge.gate import RateLimit
+from bridge.options import DAILY_CAP_LIMIT, TEMPLATE_LIMIT
+from bridge.sites import PromptDefaults, Site, site_key
 
 DEFAULT_WORKFLOW_URL = "https://api.segmind.com/workflows/66b518aa31bd2081a8de2a98-v5"
 
@@ -88,9 +90,14 @@ class Settings:
     """How a webhook's job is committed before its 202: ``full`` (on disk, fsync shared by a
     group commit) or ``normal`` (survives a crash of the bridge, not a power loss)."""
     redis_url: str | None = None
-    """``BRIDGE_REDIS_URL``: job record, leases and queue in this Redis (shared by web and
-    workers on several machines); None: SQLite files in ``data_dir``. May hold a password:
-    never log it, log :func:`redacted_url` of it."""
+    """``BRIDGE_REDIS_URL``: job record, leases, queue, gate and backfill runs in this Redis
+    (shared by web and workers on several machines); None: SQLite files in ``data_dir``. May
+    hold a password: never log it, log :func:`redacted_url` of it."""
+    sites_file: Path | None = None
+    """``BRIDGE_SITES_FILE``: the sites this bridge serves; None: the one site above."""
+    sites: tuple[Site, ...] = ()
+    """The sites of the sites file (the single-site fields above are then empty); empty: the
+    one site of the environment (``SiteRegistry.from_settings``)."""
 
     @property
     def jobs_db(self) -> Path:
@@ -115,20 +122,30 @@ class Settings:
         values = _merge_config_file(env, problems)
         reader = _Reader(values, problems)
 
-        webhook_secret = reader.required("BRIDGE_WEBHOOK_SECRET", secret=True)
-        if webhook_secret:
-            _check_webhook_secret(webhook_secret, problems)
-        wp_url = reader.url("WP_URL", required=True)
-        wp_user = reader.required("WP_USER")
-        wp_app_password = reader.required("WP_APP_PASSWORD", secret=True)
-        wp_transport = reader.choice("WP_TRANSPORT", ("rest", "xmlrpc"), "rest")
-        wp_xmlrpc_url = reader.url("WP_XMLRPC_URL") or (f"{wp_url}/xmlrpc.php" if wp_url else "")
-        api_key = reader.optional("SEGMIND_API_KEY")
-        provider = reader.choice("BRIDGE_PROVIDER", ("auto", "local", "segmind"), "auto")
-        if provider == "auto":
-            provider = "segmind" if api_key else "local"
-        if provider == "segmind" and not api_key:
-            problems.append("BRIDGE_PROVIDER is 'segmind' but SEGMIND_API_KEY is not set")
+        sites_file = reader.optional("BRIDGE_SITES_FILE")
+        if sites_file:  # every site's own settings are in the file
+            _no_single_site(values, problems)
+            webhook_secret = wp_url = wp_user = wp_app_password = wp_xmlrpc_url = ""
+            wp_transport, provider, api_key = "rest", "local", None
+        else:
+            webhook_secret = reader.required("BRIDGE_WEBHOOK_SECRET", secret=True)
+            if webhook_secret:
+                _check_webhook_secret(webhook_secret, problems)
+            wp_url = reader.url("WP_URL", required=True)
+            wp_user = reader.required("WP_USER")
+            wp_app_password = reader.required("WP_APP_PASSWORD", secret=True)
+            wp_transport = reader.choice("WP_TRANSPORT", ("rest", "xmlrpc"), "rest")
+            wp_xmlrpc_url = reader.url("WP_XMLRPC_URL") or (
+                f"{wp_url}/xmlrpc.php" if wp_url else ""
+            )
+            api_key = reader.optional("SEGMIND_API_KEY")
+            provider = _provider(
+                reader.choice("BRIDGE_PROVIDER", ("auto", "local", "segmind"), "auto"),
+                api_key,
+                "BRIDGE_PROVIDER",
+                "SEGMIND_API_KEY",
+                problems,
+            )
         worker_threads = int(reader.number("BRIDGE_WORKERS", 4, low=1, high=64, integer=True))
         data_dir = Path(reader.optional("BRIDGE_DATA_DIR") or "var").expanduser()
         settings = cls(
@@ -195,9 +212,24 @@ class Settings:
             else "full",
             redis_url=_redis_url(reader.optional("BRIDGE_REDIS_URL"), problems),
         )
+        if sites_file:
+            path = Path(sites_file).expanduser()
+            sites = read_sites_file(path, env, settings, problems)
+            settings = replace(settings, sites_file=path, sites=sites)
         if problems:
             raise ConfigError(problems)
         return settings
+
+
+def _provider(
+    choice: str, api_key: str | None, name: str, key_name: str, problems: list[str]
+) -> str:
+    """``auto`` resolved: Segmind when a key is set, else local; Segmind needs its key."""
+    if choice == "auto":
+        choice = "segmind" if api_key else "local"
+    if choice == "segmind" and not api_key:
+        problems.append(f"{name} is 'segmind' but {key_name} is not set")
+    return choice
 
 
 def _control_socket(reader: _Reader, data_dir: Path) -> Path | None:
@@ -292,7 +324,9 @@ def _metrics_token(token: str | None, problems: list[str]) -> str | None:
     return token
 
 
-def _check_webhook_secret(secret: str, problems: list[str]) -> None:
+def _check_webhook_secret(
+    secret: str, problems: list[str], *, name: str = "BRIDGE_WEBHOOK_SECRET"
+) -> None:
     body = secret.removeprefix("whsec_")
     try:
         key = base64.b64decode(body, validate=True)
@@ -300,7 +334,7 @@ def _check_webhook_secret(secret: str, problems: list[str]) -> None:
         key = b""
     if len(key) < 16:
         problems.append(
-            "BRIDGE_WEBHOOK_SECRET must be the secret shown on the plugin's settings page "
+            f"{name} must be the secret shown on the plugin's settings page "
             "(whsec_ followed by base64 of at least 16 bytes)"
         )
 
@@ -388,3 +422,207 @@ class _Reader:
             self.problems.append(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
             return default
         return value
+
+
+# --------------------------------------------------------------------------- the sites file
+
+SINGLE_SITE_VARIABLES = ("WP_URL", "WP_USER", "WP_TRANSPORT", "WP_XMLRPC_URL", "BRIDGE_PROVIDER")
+"""Settings of the one site of the environment, refused next to a sites file (which names
+every site's own). The secrets (``BRIDGE_WEBHOOK_SECRET``, ``WP_APP_PASSWORD``,
+``SEGMIND_API_KEY``) may stay in the environment: a site may name them with ``…_env``."""
+
+_SITE_KEYS = frozenset(
+    {
+        "url",
+        "webhook_secret",
+        "webhook_secret_env",
+        "wp_user",
+        "wp_app_password",
+        "wp_app_password_env",
+        "wp_transport",
+        "wp_xmlrpc_url",
+        "provider",
+        "segmind_api_key",
+        "segmind_api_key_env",
+        "prompt_template",
+        "style",
+        "prompt_override",
+        "max_concurrency",
+        "rate_limit",
+        "daily_cap",
+    }
+)
+
+
+_SITE_SECRETS = frozenset({"webhook_secret", "wp_app_password", "segmind_api_key"})
+
+
+def _no_single_site(values: Mapping[str, str], problems: list[str]) -> None:
+    for name in SINGLE_SITE_VARIABLES:
+        if values.get(name, "").strip():
+            problems.append(
+                f"{name} is set together with BRIDGE_SITES_FILE: each site's settings belong "
+                "in the sites file; unset it"
+            )
+
+
+def read_sites_file(
+    path: Path, env: Mapping[str, str], base: Settings, problems: list[str]
+) -> tuple[Site, ...]:
+    """The ``[[site]]`` tables of the sites file (``deploy/sites.example.toml``).
+
+    Every problem is added to ``problems`` naming the file, the site and the key; the sites
+    that could be read are returned. ``base`` gives the defaults of the limits
+    (``SEGMIND_MAX_CONCURRENCY``, ``SEGMIND_RATE_LIMIT``).
+    """
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        problems.append(f"BRIDGE_SITES_FILE: cannot read {path}: {exc.strerror}")
+        return ()
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(f"BRIDGE_SITES_FILE: {path} is not valid TOML: {exc}")
+        return ()
+    for key in data:
+        if key != "site":
+            problems.append(f"{path}: unknown key {key!r} (each site is a [[site]] table)")
+    tables = data.get("site", [])
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        problems.append(f"{path}: site must be [[site]] tables")
+        return ()
+    if not tables:
+        problems.append(f"{path}: no [[site]] table: name at least one site")
+    sites: list[Site] = []
+    for number, table in enumerate(tables, start=1):
+        label = f"{path}: site {number}"
+        if isinstance(table.get("url"), str) and table["url"].strip():
+            label += f" ({table['url'].strip()})"
+        site_problems: list[str] = []
+        site = _read_site(table, env, base, site_problems)
+        problems.extend(f"{label}: {problem}" for problem in site_problems)
+        if site is not None and not site_problems:
+            sites.append(site)
+    _check_sites_together(path, sites, problems)
+    return tuple(sites)
+
+
+def _read_site(
+    table: dict[str, Any], env: Mapping[str, str], base: Settings, problems: list[str]
+) -> Site | None:
+    for key in sorted(set(table) - _SITE_KEYS):
+        problems.append(f"unknown key {key!r}")
+    values: dict[str, str] = {}
+    for key, value in table.items():
+        if key.endswith("_env") or key in _SITE_SECRETS:
+            continue  # read by _site_secrets
+        if isinstance(value, dict | list):
+            problems.append(f"{key} must be a plain value")
+        else:
+            values[key] = str(value).lower() if isinstance(value, bool) else str(value)
+    reader = _Reader(values, problems)
+    url = reader.url("url", required=True)
+    secrets = _site_secrets(table, "webhook_secret", env, problems, several=True)
+    for secret in secrets:
+        _check_webhook_secret(secret, problems, name="webhook_secret")
+    wp_user = reader.required("wp_user")
+    password = _site_secrets(table, "wp_app_password", env, problems)
+    transport = reader.choice("wp_transport", ("rest", "xmlrpc"), "rest")
+    xmlrpc_url = reader.url("wp_xmlrpc_url") or (f"{url}/xmlrpc.php" if url else "")
+    api_keys = _site_secrets(table, "segmind_api_key", env, problems, required=False)
+    api_key = api_keys[0] if api_keys else None
+    provider = _provider(
+        reader.choice("provider", ("auto", "local", "segmind"), "auto"),
+        api_key,
+        "provider",
+        "segmind_api_key (or segmind_api_key_env)",
+        problems,
+    )
+    template = values.get("prompt_template", "")
+    if len(template) > TEMPLATE_LIMIT:
+        problems.append(f"prompt_template is longer than {TEMPLATE_LIMIT} characters")
+    style = " ".join(values.get("style", "").split())
+    if len(style) > 500:
+        problems.append("style is longer than 500 characters")
+    override = reader.choice("prompt_override", ("false", "true"), "false") == "true"
+    site = Site(
+        url=url,
+        webhook_secrets=tuple(secrets),
+        wp_user=wp_user,
+        wp_app_password=password[0] if password else "",
+        wp_transport="xmlrpc" if transport == "xmlrpc" else "rest",
+        wp_xmlrpc_url=xmlrpc_url,
+        provider="segmind" if provider == "segmind" else "local",
+        segmind_api_key=api_key,
+        max_concurrency=int(
+            reader.number("max_concurrency", base.max_concurrency, low=0, high=10000, integer=True)
+        ),
+        rate_limit=reader.rate("rate_limit") if "rate_limit" in values else base.rate_limit,
+        daily_cap=int(reader.number("daily_cap", 0, low=0, high=DAILY_CAP_LIMIT, integer=True)),
+        prompt=PromptDefaults(template=template, style=style, override=override),
+    )
+    return None if problems else site
+
+
+def _site_secrets(
+    table: dict[str, Any],
+    name: str,
+    env: Mapping[str, str],
+    problems: list[str],
+    *,
+    required: bool = True,
+    several: bool = False,
+) -> list[str]:
+    """A secret given inline (``name``) or as the name of an environment variable holding it
+    (``name_env``); with ``several``, either may be a list (key rotation). Never puts a secret
+    in a message."""
+    inline, named = table.get(name), table.get(f"{name}_env")
+    if inline is not None and named is not None:
+        problems.append(f"give {name} or {name}_env, not both")
+        return []
+    given = inline if inline is not None else named
+    key = name if inline is not None else f"{name}_env"
+    if given is None:
+        if required:
+            problems.append(
+                f"{name} (or {name}_env, the name of a variable holding it) is required"
+            )
+        return []
+    items = given if several and isinstance(given, list) else [given]
+    if not items or not all(isinstance(item, str) and item.strip() for item in items):
+        kind = "a string or a list of strings" if several else "a string"
+        problems.append(f"{key} must be {kind}, not empty")
+        return []
+    if inline is not None:
+        return [item.strip() for item in items]
+    secrets: list[str] = []
+    for variable in items:
+        value = env.get(variable.strip(), "").strip()
+        if not value:
+            problems.append(f"{key} names {variable.strip()}, which is not set or empty")
+        else:
+            secrets.append(value)
+    return secrets
+
+
+def _check_sites_together(path: Path, sites: list[Site], problems: list[str]) -> None:
+    """No two sites with the same URL; sites that share a provider key agree on its limits."""
+    by_url: dict[str, Site] = {}
+    by_key: dict[str, Site] = {}
+    for site in sites:
+        key = site_key(site.url)
+        if key in by_url:
+            problems.append(
+                f"{path}: the sites {by_url[key].url} and {site.url} are the same site; "
+                "each site appears once"
+            )
+        by_url.setdefault(key, site)
+        if site.provider != "segmind":
+            continue  # the local provider has no key and no limits
+        first = by_key.setdefault(site.key_id, site)
+        if (first.max_concurrency, first.rate_limit) != (site.max_concurrency, site.rate_limit):
+            problems.append(
+                f"{path}: the sites {first.url} and {site.url} share a provider key "
+                f"({site.key_id}) but set different max_concurrency or rate_limit; the limits "
+                "belong to the key: give both the same"
+            )

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from bridge.config import Settings
+from bridge.gate import key_id
 from bridge.storage import JobRecords
 from bridge.webhooks import same_site
 from bridge.wordpress import WordPressError, WordPressSite
@@ -61,7 +62,9 @@ def _wordpress(wordpress: WordPressSite) -> Check:
 def _provider(settings: Settings, store: JobRecords) -> Check:
     if settings.provider == "local":
         return Check("provider", True, "Local title cards (no key needed).")
-    last = store.last_finished(provider=settings.provider)
+    # The key's own jobs: another site's key failing says nothing about this one.
+    key = key_id(settings.provider, settings.segmind_api_key)
+    last = store.last_finished(provider=settings.provider, provider_key=key)
     if last is not None and last.error_kind in KEY_PROBLEMS:
         return Check("provider", False, f"The last generation failed: {last.error}")
     if last is None:

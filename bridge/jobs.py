@@ -264,13 +264,16 @@ class JobStore:
             raise KeyError(job_id)
         return _job(row)
 
-    def last_finished(self, *, provider: str) -> Job | None:
-        """The most recent job of ``provider`` that ended (done or failed), if any."""
+    def last_finished(self, *, provider: str, provider_key: str | None = None) -> Job | None:
+        """The most recent job of ``provider`` that ended (done or failed), if any; with
+        ``provider_key``, only among the jobs the gate let through with that key."""
+        key_filter = "" if provider_key is None else " AND provider_key = ?"
         with self._connect() as db:
             row = db.execute(
-                "SELECT * FROM jobs WHERE provider = ? AND state IN (?, ?) "
+                f"SELECT * FROM jobs WHERE provider = ? AND state IN (?, ?){key_filter} "
                 "ORDER BY updated_at DESC LIMIT 1",
-                (provider, JobState.DONE, JobState.FAILED),
+                (provider, JobState.DONE, JobState.FAILED)
+                + (() if provider_key is None else (provider_key,)),
             ).fetchone()
         return None if row is None else _job(row)
 

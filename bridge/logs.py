@@ -88,15 +88,19 @@ class RedactingFormatter(logging.Formatter):
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    """Every spelling of a configured secret that could reach a log line."""
+    """Every spelling of a configured secret that could reach a log line (every site's)."""
     found: list[str] = []
-    if settings.webhook_secret:
-        found += [settings.webhook_secret, settings.webhook_secret.removeprefix("whsec_")]
-    if settings.wp_app_password:
-        password = settings.wp_app_password
-        basic = f"{settings.wp_user}:{password}".encode()
-        found += [password, password.replace(" ", ""), base64.b64encode(basic).decode()]
-    for value in (settings.segmind_api_key, settings.metrics_token):
+    sites = [settings, *(site.settings(settings) for site in settings.sites)]
+    old_secrets = [s for site in settings.sites for s in site.webhook_secrets[1:]]
+    for secret in [*(s.webhook_secret for s in sites), *old_secrets]:
+        if secret:
+            found += [secret, secret.removeprefix("whsec_")]
+    for site in sites:
+        if site.wp_app_password:
+            password = site.wp_app_password
+            basic = f"{site.wp_user}:{password}".encode()
+            found += [password, password.replace(" ", ""), base64.b64encode(basic).decode()]
+    for value in (*(s.segmind_api_key for s in sites), settings.metrics_token):
         if value:
             found.append(value)
     return found

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 
 from bridge.jobs import NewJob
+from bridge.options import GenerationOptions
 from bridge.storage import JobRecords
 from bridge.tasks import JobQueue
 from bridge.wordpress import MissingPost, WordPressSite
@@ -32,12 +33,15 @@ class Reconciler:
         wordpress: WordPressSite,
         site_url: str,
         post_types: Sequence[str] = ("post",),
+        options: GenerationOptions | None = None,
     ) -> None:
         self.store = store
         self.queue = queue
         self.wordpress = wordpress
         self.site_url = site_url
         self.post_types = tuple(post_types)
+        self.options = options
+        """The jobs' options (the site's prompt defaults and cap); None: the defaults."""
 
     def reconcile(self) -> list[str]:
         """One pass over the site; returns the ids of the jobs it created."""
@@ -62,6 +66,7 @@ class Reconciler:
                 title=post.title,
                 excerpt=post.excerpt,
                 slug=post.slug,
+                options=self.options.to_json() if self.options else "{}",
             )
         )
         if not new:
@@ -69,3 +74,13 @@ class Reconciler:
         self.queue.enqueue(job.id)
         log.info("job %s queued by reconciliation for post %s", job.id, post.post_id)
         return job.id
+
+
+def reconcile_each(reconcilers: Sequence[Reconciler]) -> None:
+    """One pass over every site; a site that fails (its WordPress down) does not stop the
+    others, and is tried again on the next pass."""
+    for reconciler in reconcilers:
+        try:
+            reconciler.reconcile()
+        except Exception:
+            log.exception("reconciliation of %s failed; next pass tries again", reconciler.site_url)

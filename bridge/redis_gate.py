@@ -70,6 +70,7 @@ class RedisGate:
         on_slot_free: Callable[[str], None] | None = None,
         in_flight: Callable[[str], bool] | None = None,
         on_hold: Callable[[str, Hold], None] | None = None,
+        on_admitted: Callable[[Ticket], None] | None = None,
         run_ceiling: float = 86400.0,
         clock: Callable[[], float] | None = None,
     ) -> None:
@@ -78,6 +79,7 @@ class RedisGate:
         self._on_slot_free = on_slot_free
         self._in_flight = in_flight
         self._on_hold = on_hold
+        self._on_admitted = on_admitted
         self._run_ceiling = run_ceiling
         self._clock = clock
         self._admit = self.client.register_script(scripts.ADMIT)
@@ -111,6 +113,8 @@ class RedisGate:
                 self._forget(args=self._args(ticket.key, *ended))
                 reason, wait, resume_at, others = _decode(self._admit(args=args))
         if reason == "admitted":
+            if self._on_admitted is not None:
+                self._on_admitted(ticket)
             return Admission.yes()
         hold = Hold(reason)
         if self._on_hold is not None:
@@ -162,12 +166,17 @@ def redis_gate(
     def note_hold(job_id: str, hold: Hold) -> None:
         store.update(job_id, held=hold.value)
 
+    def note_key(ticket: Ticket) -> None:
+        # As SqliteGate does: the connection test asks about the last job of each key.
+        store.update(ticket.job_id, provider_key=ticket.key)
+
     return RedisGate(
         client,
         prefix=prefix,
         on_slot_free=on_slot_free,
         in_flight=job_in_flight(store),
         on_hold=note_hold,
+        on_admitted=note_key,
     )
 
 

@@ -250,10 +250,17 @@ class RedisJobStore:
             raise KeyError(job_id)
         return _job(_pairs(flat))
 
-    def last_finished(self, *, provider: str) -> Job | None:
-        """The most recent job of ``provider`` that ended (done or failed), if any."""
-        ids = cast(list[str], self.client.zrevrange(self._key("finished", provider), 0, 0))
-        return self.get(ids[0]) if ids else None
+    def last_finished(self, *, provider: str, provider_key: str | None = None) -> Job | None:
+        """The most recent job of ``provider`` that ended (done or failed), if any; with
+        ``provider_key``, only among the last 200 that ended, those the gate let through
+        with that key."""
+        finished = self._key("finished", provider)
+        ids = cast(list[str], self.client.zrevrange(finished, 0, 0 if provider_key else 199))
+        for job_id in ids:
+            job = self.get(job_id)
+            if job is not None and (provider_key is None or job.provider_key == provider_key):
+                return job
+        return None
 
     def has_job(self, site_url: str, post_id: int) -> bool:
         """Whether the post ever had a job (any state)."""

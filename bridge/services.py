@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from bridge.config import Settings
 from bridge.enqueuer import BackgroundEnqueuer
+from bridge.site_clients import SiteClients
+from bridge.site_routing import SiteRouter
 from bridge.storage import JobRecords
 from bridge.tasks import JobQueue
-from bridge.webhooks import SignatureVerifier
-from bridge.wordpress import WordPressSite
 
 
 @dataclass(frozen=True)
@@ -19,5 +19,7 @@ class Services:
     queue: JobQueue
     enqueuer: BackgroundEnqueuer
     """Queues new webhook jobs off the request path (``queue.enqueue`` in the background)."""
-    verifier: SignatureVerifier
-    wordpress: WordPressSite
+    sites: SiteRouter
+    """Finds each signed request's site and checks its signature with that site's secret."""
+    clients: SiteClients
+    """Each site's WordPress client (the connection test, backfill listings)."""

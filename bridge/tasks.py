@@ -25,7 +25,9 @@ from bridge.pipeline import HeldAtGate, Pipeline, RetryLater, RetryPolicy
 from bridge.poll_timer import PollTimer
 from bridge.provider_metrics import ObservedProvider
 from bridge.providers import create_provider
-from bridge.providers.base import PollLater
+from bridge.providers.base import PollLater, Provider
+from bridge.site_pipelines import SitePipelines
+from bridge.sites import Site, SiteRegistry
 from bridge.storage import JobRecords, LeaseStore
 from bridge.task_context import TaskContext
 from bridge.wakeups import Wakeups
@@ -90,9 +92,9 @@ def create_queue(
     TaskContext(settings.jobs_db, jobs).install(huey)  # logs and metrics know each task's job
     wakeups = Wakeups(lambda job_id: queue.enqueue_first(job_id))
     pipeline = _lazy(
-        lambda: build_pipeline(settings, jobs, on_slot_free=wakeups.slot_free, backend=backend)
+        lambda: site_pipelines(settings, jobs, on_slot_free=wakeups.slot_free, backend=backend)
     )
-    feeder = _lazy(lambda: _feeder(backend, jobs, queue.enqueue, settings.backfill_window))
+    feeder = _lazy(lambda: Feeder(backend.run_store(jobs), queue.enqueue, settings.backfill_window))
     leases = backend.leases()
     keeper = LeaseKeeper(leases, settings.lease_seconds)
 
@@ -136,24 +138,43 @@ def create_queue(
     return queue
 
 
-def _feeder(
-    backend: Backend, jobs: JobRecords, enqueue: Callable[[str], None], window: int
-) -> Feeder:
-    return Feeder(backend.run_store(jobs), enqueue, window)
+def site_pipelines(
+    settings: Settings,
+    store: JobRecords,
+    on_slot_free: Callable[[str], None] | None = None,
+    backend: Backend | None = None,
+) -> SitePipelines:
+    """A pipeline per site (``build_pipeline`` with the site's settings); sites that share a
+    provider key share its provider (one client, one poll budget) and, in the gate, its
+    limits."""
+    providers: dict[str, Provider] = {}
+
+    def build(site: Site) -> Pipeline:
+        view = site.settings(settings)
+        if site.key_id not in providers:
+            providers[site.key_id] = create_provider(view)
+        return build_pipeline(
+            view, store, on_slot_free, backend=backend, provider=providers[site.key_id]
+        )
+
+    return SitePipelines(SiteRegistry.from_settings(settings), store, build)
 
 
 def build_pipeline(
     settings: Settings,
     store: JobRecords,
     on_slot_free: Callable[[str], None] | None = None,
+    *,
     backend: Backend | None = None,
+    provider: Provider | None = None,
 ) -> Pipeline:
-    """The worker's pipeline with its provider, WordPress client and provider-key gate.
+    """The worker's pipeline with its provider, WordPress client and provider-key gate
+    (``provider``: one made already, else the one ``settings`` name).
 
     The concurrency cap, rate limit and credits pause apply to Segmind's key; the local
     provider has none of them, but the site's daily cap applies to every provider.
     """
-    provider = create_provider(settings)
+    provider = provider or create_provider(settings)
     limits = Limits(credits_recheck=settings.credits_recheck)
     if provider.name == "segmind":
         limits = Limits(

@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -53,10 +53,16 @@ class PostEvent:
 
 
 class SignatureVerifier:
-    """Checks ``webhook-id``, ``webhook-timestamp`` (±5 min) and ``webhook-signature``."""
+    """Checks ``webhook-id``, ``webhook-timestamp`` (±5 min) and ``webhook-signature``.
 
-    def __init__(self, secret: str) -> None:
-        self._webhook = Webhook(secret)
+    With several secrets (a site rotating its secret) a signature matching any of them passes.
+    """
+
+    def __init__(self, secret: str | Sequence[str]) -> None:
+        secrets = [secret] if isinstance(secret, str) else list(secret)
+        if not secrets:
+            raise ValueError("a verifier needs at least one secret")
+        self._webhooks = [Webhook(item) for item in secrets]
 
     def verify(self, body: bytes, headers: Mapping[str, str]) -> str:
         """Returns the ``webhook-id`` of a genuine request; raises WebhookRejected (401).
@@ -68,8 +74,15 @@ class SignatureVerifier:
             missing = ", ".join(name for name, value in wanted.items() if not value)
             raise WebhookRejected(401, "missing_signature", f"missing header(s): {missing}")
         _check_header_forms(wanted)
+        *earlier, last = self._webhooks
+        for webhook in earlier:
+            try:
+                webhook.verify(body, wanted, json_parse=False)
+            except (WebhookVerificationError, ValueError, binascii.Error, UnicodeDecodeError):
+                continue  # the next secret may match; the last one's error is the answer
+            return wanted["webhook-id"]
         try:
-            self._webhook.verify(body, wanted, json_parse=False)
+            last.verify(body, wanted, json_parse=False)
         except WebhookVerificationError as exc:
             reason = str(exc)
             if "timestamp" in reason.lower():

@@ -18,6 +18,8 @@ pytestmark = pytest.mark.wordpress
         (401, {"error": "missing_signature"}, "Wrong secret"),
         (401, {"error": "stale_timestamp"}, "clocks of WordPress and the bridge differ by more"),
         (403, {"error": "unknown_site"}, "The bridge serves another site"),
+        (403, {"error": "site_mismatch"}, "named two different sites"),
+        (400, {"error": "missing_site"}, "Update the plugin"),
         (404, {}, "not like the bridge (HTTP 404)"),
         (422, {"error": "invalid_payload", "message": "limit: not a number"}, "limit: not a"),
         (503, {}, "(HTTP 503): Service Unavailable"),

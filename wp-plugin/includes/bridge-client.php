@@ -91,11 +91,15 @@ function bridge_refusal_message( $answer ) {
 	switch ( $error ) {
 		case 'invalid_signature':
 		case 'missing_signature':
-			return __( 'Wrong secret: the bridge rejected the signature. Copy the webhook secret from this page into the bridge\'s BRIDGE_WEBHOOK_SECRET and restart it.', 'featured-image-bridge' );
+			return __( 'Wrong secret: the bridge rejected the signature. Copy the webhook secret from this page into the bridge\'s BRIDGE_WEBHOOK_SECRET (or this site\'s webhook_secret in its sites file) and restart it.', 'featured-image-bridge' );
 		case 'stale_timestamp':
 			return __( 'The clocks of WordPress and the bridge differ by more than 5 minutes. Synchronise both servers\' clocks (NTP).', 'featured-image-bridge' );
 		case 'unknown_site':
-			return __( 'The bridge serves another site: its WP_URL is not this site\'s URL.', 'featured-image-bridge' );
+			return __( 'The bridge serves another site: this site\'s URL is neither its WP_URL nor in its sites file.', 'featured-image-bridge' );
+		case 'site_mismatch':
+			return __( 'The request named two different sites: this site\'s URL changed while it was sent. Try again.', 'featured-image-bridge' );
+		case 'missing_site':
+			return __( 'The bridge serves several sites and this plugin does not name its site. Update the plugin.', 'featured-image-bridge' );
 	}
 
 	if ( 404 === $answer['code'] && '' === $error ) {

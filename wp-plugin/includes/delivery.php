@@ -283,6 +283,7 @@ function redeliver( $post_id ) {
 				'webhook-id'        => $delivery['id'],
 				'webhook-timestamp' => $timestamp,
 				'webhook-signature' => $signature,
+				FIB_SITE_HEADER     => get_site_url(),
 			),
 			'body'        => $body,
 		)

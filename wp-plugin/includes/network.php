@@ -69,7 +69,7 @@ function render_network_note() {
 		<?php
 		printf(
 			/* translators: %s: this site's URL, e.g. https://example.com/news. */
-			esc_html__( 'These settings are for this site of the network only; every site has its own bridge URL and webhook secret. The bridge serving this site uses %s as its WordPress URL (WP_URL).', 'featured-image-bridge' ),
+			esc_html__( 'These settings are for this site of the network only; every site has its own bridge URL and webhook secret. The bridge knows this site by %s: its WP_URL, or this site\'s url in the bridge\'s sites file (one bridge can serve every site of the network).', 'featured-image-bridge' ),
 			'<code>' . esc_html( get_site_url() ) . '</code>'
 		);
 		?>

@@ -128,7 +128,7 @@ function render_field( $args ) {
 			?>
 			<input type="text" class="regular-text code" id="fib-secret" value="<?php echo esc_attr( $settings['secret'] ); ?>" readonly="readonly" autocomplete="off" spellcheck="false" />
 			<button type="submit" class="button" id="fib-regenerate-secret" form="fib-regenerate-secret-form"><?php esc_html_e( 'Regenerate secret', 'featured-image-bridge' ); ?></button>
-			<p class="description"><?php esc_html_e( 'Paste this value into the bridge\'s BRIDGE_WEBHOOK_SECRET. Regenerating it breaks the bridge until you update it there too.', 'featured-image-bridge' ); ?></p>
+			<p class="description"><?php esc_html_e( 'Paste this value into the bridge\'s BRIDGE_WEBHOOK_SECRET (or this site\'s webhook_secret in its sites file). Regenerating it breaks the bridge until you update it there too.', 'featured-image-bridge' ); ?></p>
 			<?php
 			break;
 

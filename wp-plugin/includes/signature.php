@@ -20,6 +20,12 @@ if ( ! defined( 'ABSPATH' ) ) {
 const FIB_SECRET_PREFIX = 'whsec_';
 
 /**
+ * The header that names the site on every signed request (docs/protocol.md): a bridge serving
+ * several sites finds this site's secret by it. Its value is the same as data.site_url.
+ */
+const FIB_SITE_HEADER = 'X-FIB-Site';
+
+/**
  * Generates a new webhook secret: "whsec_" and 32 random bytes in base64.
  *
  * @return string|\WP_Error The secret, or WP_Error when no secure random source is available.
@@ -72,7 +78,8 @@ function sign( $secret, $id, $timestamp, $body ) {
 }
 
 /**
- * Builds the three Standard Webhooks headers for a body, with a fresh id and the current time.
+ * Builds the three Standard Webhooks headers for a body, with a fresh id and the current time,
+ * and FIB_SITE_HEADER, the site's URL.
  *
  * @param string $secret Webhook secret ("whsec_…").
  * @param string $body   The exact request body that is sent.
@@ -91,5 +98,6 @@ function signature_headers( $secret, $body ) {
 		'webhook-id'        => $id,
 		'webhook-timestamp' => $timestamp,
 		'webhook-signature' => $signature,
+		FIB_SITE_HEADER     => get_site_url(),
 	);
 }
