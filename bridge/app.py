@@ -44,6 +44,7 @@ def create_app(
         enqueuer=BackgroundEnqueuer(queue.enqueue),
         verifier=SignatureVerifier(settings.webhook_secret),
         wordpress=create_wordpress(settings),
+        metrics=backend.metrics(),
     )
     app.before_request(logcontext.clear)  # a thread's next request starts with no ids
     app.register_blueprint(api)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bridge.config import Settings
 from bridge.enqueuer import BackgroundEnqueuer
+from bridge.events import Metrics
 from bridge.storage import JobRecords
 from bridge.tasks import JobQueue
 from bridge.webhooks import SignatureVerifier
@@ -21,3 +22,5 @@ class Services:
     """Queues new webhook jobs off the request path (``queue.enqueue`` in the background)."""
     verifier: SignatureVerifier
     wordpress: WordPressSite
+    metrics: Metrics
+    """Where the routes count refusals and duplicates and ``/metrics`` reads every figure."""
