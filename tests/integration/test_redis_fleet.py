@@ -1,7 +1,8 @@
 """Scale out on Redis: two web processes and three workers, each with its own data directory,
 share one Redis and one WordPress. Every post gets exactly one image, Segmind is paid once per
 post, a worker SIGKILLed with jobs in flight loses nothing (its leases run out and the other
-workers' sweeps resume its jobs), and the provider key's limits hold across all workers."""
+workers' sweeps resume its jobs), the provider key's limits hold across all workers, and
+either web process's ``/metrics`` reports what every worker recorded."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
 from devenv.bridge_process import BridgeProcesses
 from devenv.chaos import Tally, attachments_of, count, most_at_once, settle
@@ -138,3 +141,30 @@ def test_a_fleet_on_redis_keeps_the_provider_keys_limits_across_workers(
         records = limited.records()
         assert most_at_once([(r.submitted, r.finished) for r in records]) <= 2
         assert all(r.started == r.submitted for r in records), "a run queued behind the cap"
+
+        # Each run was timed by whichever worker saw it finish; both web processes (other
+        # data directories) report all of them, the credits and the three live workers.
+        for web in webs:
+            figures = scrape(web)
+            runs = metric("bridge_provider_run_seconds_count", site=site.url, provider="segmind")
+            assert figures[runs] == posts_count
+            assert figures[metric("bridge_workers_alive")] == 3
+            assert figures[metric("bridge_provider_remaining_credits", provider="segmind")] > 0
+
+
+Metric = tuple[str, frozenset[tuple[str, str]]]
+
+
+def metric(name: str, **labels: str) -> Metric:
+    return name, frozenset(labels.items())
+
+
+def scrape(web: BridgeProcesses) -> dict[Metric, float]:
+    """Every sample of a web process's ``/metrics``, as Prometheus parses it."""
+    response = httpx.get(f"{web.url}/metrics", timeout=10)
+    assert response.status_code == 200
+    return {
+        metric(sample.name, **sample.labels): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
