@@ -21,6 +21,7 @@ from bridge.app import create_app
 from bridge.backends import RedisBackend, create_backend
 from bridge.cli import main
 from bridge.config import Settings
+from bridge.events import alive
 from bridge.jobs import NewJob
 from bridge.tasks import create_queue
 from devenv.bridge_process import BridgeProcesses
@@ -114,6 +115,19 @@ def test_without_redis_each_data_directory_keeps_its_own_figures(
     web_a.post("/webhook", data=body)
     assert samples(web_a)[REFUSED] == 1
     assert REFUSED not in samples(web_b)
+
+
+def test_machines_whose_clocks_differ_agree_which_workers_are_alive(
+    redis_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Heartbeats are timed by the Redis server: neither the worker's clock nor the clock of
+    the process that reads them matters."""
+    metrics = create_backend(redis_settings).metrics()
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() - 3600)  # the worker's machine: behind
+    metrics.heartbeat("behind:1")
+    monkeypatch.setattr(time, "time", lambda: real() + 3600)  # the reader's machine: ahead
+    assert [beat.worker for beat in alive(metrics.heartbeats())] == ["behind:1"]
 
 
 @pytest.fixture
