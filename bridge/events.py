@@ -7,11 +7,11 @@ codes, histogram families), and worker heartbeats older than a day are dropped.
 
 - ``metric_counters``: monotonic totals (retries by cause, refused requests by reason).
 - ``metric_gauges``: last values (remaining provider credits, worker heartbeats).
+- ``metric_histograms``: cumulative bucket counts, sum and count (provider run time,
+  detection delay), the same shape Prometheus exposes.
 
 With ``BRIDGE_REDIS_URL`` the same figures live in Redis instead (``bridge.redis_metrics``), so
 processes on several machines add up; the backend (``bridge.backends``) says which.
-- ``metric_histograms``: cumulative bucket counts, sum and count (provider run time,
-  detection delay), the same shape Prometheus exposes.
 """
 
 from __future__ import annotations
