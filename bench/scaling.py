@@ -10,7 +10,6 @@ Segmind's (lognormal, median 35 s, σ 0.35) scaled down, as in benchmark 4.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -21,7 +20,8 @@ import redis
 from bench.report import Result
 from bench.stack import Stack, send_webhooks, wait_until
 from bench.stats import mean
-from bridge.events import HEARTBEAT, metrics_store
+from bridge.events import alive
+from bridge.redis_metrics import RedisMetrics
 from devenv.bridge_process import BridgeProcesses
 from devenv.redis_server import LocalRedis
 from devenv.segmind_fake import FakeSegmind, JobScript, LognormalRunTimes
@@ -47,13 +47,9 @@ def job_states(client: redis.Redis) -> tuple[dict[str, int], list[float]]:
     return states, done
 
 
-def _alive(worker: BridgeProcesses) -> bool:
-    """Whether the worker wrote its first heartbeat (into its own data directory)."""
-    path = worker.data_dir / "jobs.sqlite3"
-    try:
-        return path.exists() and any(g.name == HEARTBEAT for g in metrics_store(path).gauges())
-    except sqlite3.Error:
-        return False
+def workers_alive(client: redis.Redis) -> int:
+    """How many workers of the fleet wrote a heartbeat lately (into the shared Redis)."""
+    return len(alive(RedisMetrics(client).heartbeats()))
 
 
 def run_step(stack: Stack, server: LocalRedis, processes: int, posts: int, result: Result) -> float:
@@ -91,7 +87,7 @@ def run_step(stack: Stack, server: LocalRedis, processes: int, posts: int, resul
             running.callback(worker.stop)
             workers.append(worker)
         # Timed from when every worker runs (its first heartbeat), not from their imports.
-        wait_until(lambda: all(_alive(worker) for worker in workers), timeout=60, interval=0.1)
+        wait_until(lambda: workers_alive(client) >= processes, timeout=60, interval=0.1)
         started = time.time()
         statuses = send_webhooks(web.url, stack.secret, stack.site.url, post_ids)
         accepted = sum(1 for status in statuses if status == 202)

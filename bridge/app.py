@@ -47,6 +47,7 @@ def create_app(
         enqueuer=BackgroundEnqueuer(queue.enqueue),
         sites=SiteRouter(SiteRegistry.from_settings(settings)),
         clients=clients,
+        metrics=backend.metrics(),
     )
     app.extensions["backfill"] = BackfillServices(
         runs=backend.run_store(store),

@@ -1,11 +1,12 @@
 """The one place that turns settings into storage: the job record, its leases, the queue, the
-backfill runs and the provider-key gate. Nothing else asks which backend is configured.
+backfill runs, the provider-key gate and the metrics. Nothing else asks which backend is
+configured.
 
 - SQLite (default): files in ``BRIDGE_DATA_DIR``; web and workers on one machine.
 - Redis (``BRIDGE_REDIS_URL``): one Redis shared by web and worker processes on any number
-  of machines: job record, leases, queue, backfill runs and the provider-key gate. The metric
-  tables stay in each process's local ``BRIDGE_DATA_DIR`` for now, and so do images between
-  download and upload (a job resumed elsewhere downloads again).
+  of machines: job record, leases, queue, backfill runs, the provider-key gate, the figures
+  of ``/metrics`` and the workers' heartbeats. Only images between download and upload stay
+  in each process's local ``BRIDGE_DATA_DIR`` (a job resumed elsewhere downloads again).
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from huey import Huey, PriorityRedisHuey, SqliteHuey
 
 from bridge.backfill import Runs, RunStore
 from bridge.config import Settings, redacted_url
+from bridge.events import Metrics, metrics_store
 from bridge.gate import Gate, SqliteGate
 from bridge.jobs import JobStore
 from bridge.leases import Leases
 from bridge.redis_gate import redis_gate
 from bridge.redis_leases import RedisLeases
+from bridge.redis_metrics import redis_metrics
 from bridge.redis_runs import redis_run_store
 from bridge.redis_store import RedisJobStore, connect
 from bridge.sqlite import NormalSyncConnection
@@ -55,9 +58,14 @@ class Backend(Protocol):
         """The provider-key gate every worker sharing this backend's data goes through."""
         ...
 
+    def metrics(self) -> Metrics:
+        """The figures of ``/metrics`` and the workers' heartbeats, which every process
+        sharing this backend's data records into and reads."""
+        ...
+
 
 class SqliteBackend:
-    """Job record, leases, queue and runs in SQLite files in the data directory."""
+    """Job record, leases, queue, runs and metrics in SQLite files in the data directory."""
 
     name = "sqlite"
 
@@ -90,9 +98,13 @@ class SqliteBackend:
     def gate(self, jobs: JobRecords, on_slot_free: Callable[[str], None] | None) -> Gate:
         return SqliteGate(self.settings.jobs_db, on_slot_free=on_slot_free)
 
+    def metrics(self) -> Metrics:
+        return metrics_store(self.settings.jobs_db)
+
 
 class RedisBackend:
-    """Job record, leases and queue in the Redis at ``settings.redis_url``."""
+    """Job record, leases, queue, runs, gate and metrics in the Redis at
+    ``settings.redis_url``."""
 
     name = "redis"
 
@@ -132,6 +144,9 @@ class RedisBackend:
 
     def gate(self, jobs: JobRecords, on_slot_free: Callable[[str], None] | None) -> Gate:
         return redis_gate(self.client, store=jobs, on_slot_free=on_slot_free)
+
+    def metrics(self) -> Metrics:
+        return redis_metrics(self.client)
 
 
 def create_backend(settings: Settings) -> Backend:

@@ -40,6 +40,7 @@ def _web(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from bridge.backends import create_backend
     from bridge.cli_status import worker_heartbeat
     from bridge.periodic import Periodic
     from bridge.reconcile import Reconciler, reconcile_each
@@ -48,7 +49,8 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from bridge.tasks import create_queue
     from bridge.wordpress import create_wordpress
 
-    queue = create_queue(settings)
+    backend = create_backend(settings)
+    queue = create_queue(settings, backend=backend)
     # Before any thread runs: backfill jobs a killed worker lost go back on the queue, and
     # the runs that were running carry on.
     recovered = queue.feeder().recover(queue.queued_job_ids())
@@ -63,7 +65,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
             Sweeper(queue.leases, queue, settings.lease_seconds).sweep,
         )
     ]
-    background.append(worker_heartbeat(settings.jobs_db))  # `bridge status` sees it alive
+    background.append(worker_heartbeat(backend.metrics()))  # `bridge status` sees it alive
     if settings.reconcile_interval > 0:
         reconcilers = [
             Reconciler(

@@ -1,7 +1,8 @@
 """``bridge jobs`` and ``bridge status``: the job record and the bridge's health in a terminal.
 
-Both read the job database directly (``BRIDGE_DATA_DIR``), so they work with the web side
-down. ``bridge status`` asks the web side's ``/healthz`` and reads the workers' heartbeats.
+Both read the backend directly (the job database in ``BRIDGE_DATA_DIR``, or Redis), so they
+work with the web side down. ``bridge status`` asks the web side's ``/healthz`` and reads the
+workers' heartbeats (with Redis: those of every worker of the fleet, on any machine).
 """
 
 from __future__ import annotations
@@ -10,18 +11,16 @@ import argparse
 import json
 import os
 import socket
-import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from bridge.backends import create_backend
 from bridge.config import Settings
-from bridge.events import HEARTBEAT, HEARTBEAT_INTERVAL, WORKER_ALIVE_SECONDS, metrics_store
+from bridge.events import HEARTBEAT_INTERVAL, Metrics, alive
 from bridge.jobs import Job, JobState
 from bridge.periodic import Periodic
 from bridge.recorders import CREDITS
@@ -29,11 +28,10 @@ from bridge.recorders import CREDITS
 _MESSAGE_WIDTH = 60
 
 
-def worker_heartbeat(jobs_db: Path) -> Periodic:
+def worker_heartbeat(metrics: Metrics) -> Periodic:
     """The worker's heartbeat thread: ``bridge status`` and ``/metrics`` count it alive."""
     name = f"{socket.gethostname()}:{os.getpid()}"
-    store = metrics_store(jobs_db)
-    return Periodic("heartbeat", HEARTBEAT_INTERVAL, lambda: store.heartbeat(name))
+    return Periodic("heartbeat", HEARTBEAT_INTERVAL, lambda: metrics.heartbeat(name))
 
 
 def add_commands(commands: Any) -> None:
@@ -104,10 +102,9 @@ def status_report(settings: Settings) -> dict[str, Any]:
     for states in counts.values():
         for state, n in states.items():
             totals[state] = totals.get(state, 0) + n
-    gauges = metrics_store(settings.jobs_db).gauges()
-    now = time.time()
-    beats = [g for g in gauges if g.name == HEARTBEAT]
-    alive = [g for g in beats if g.value > now - WORKER_ALIVE_SECONDS]
+    metrics = backend.metrics()
+    gauges = metrics.gauges()
+    beats = metrics.heartbeats()
     return {
         "queue": {
             "pending_tasks": huey.pending_count(),
@@ -125,8 +122,8 @@ def status_report(settings: Settings) -> dict[str, Any]:
         },
         "web": _web_health(settings),
         "workers": {
-            "alive": len(alive),
-            "last_heartbeat": _time(max(g.value for g in beats)) if beats else None,
+            "alive": len(alive(beats)),
+            "last_heartbeat": _time(max(beat.at for beat in beats)) if beats else None,
         },
     }
 

@@ -9,6 +9,9 @@ codes, histogram families), and worker heartbeats older than a day are dropped.
 - ``metric_gauges``: last values (remaining provider credits, worker heartbeats).
 - ``metric_histograms``: cumulative bucket counts, sum and count (provider run time,
   detection delay), the same shape Prometheus exposes.
+
+With ``BRIDGE_REDIS_URL`` the same figures live in Redis instead (``bridge.redis_metrics``), so
+processes on several machines add up; the backend (``bridge.backends``) says which.
 """
 
 from __future__ import annotations
@@ -72,6 +75,21 @@ class Histogram:
     count: int
 
 
+@dataclass(frozen=True)
+class Heartbeat:
+    """A worker's last heartbeat: when (Unix time, for display) and how long ago, measured
+    by the clock of the store, so workers on machines whose clocks differ compare fairly."""
+
+    worker: str
+    at: float
+    age: float
+
+
+def alive(beats: Sequence[Heartbeat]) -> list[Heartbeat]:
+    """The workers whose last heartbeat is at most :data:`WORKER_ALIVE_SECONDS` old."""
+    return [beat for beat in beats if beat.age <= WORKER_ALIVE_SECONDS]
+
+
 class Metrics(Protocol):
     """What every process writes and ``GET /metrics`` reads: :class:`MetricsStore` in the
     job database, or ``bridge.redis_metrics.RedisMetrics`` in a Redis shared by machines."""
@@ -87,6 +105,10 @@ class Metrics(Protocol):
 
     def heartbeat(self, worker: str) -> None:
         """Notes that ``worker`` is alive now, and forgets workers silent for a day."""
+        ...
+
+    def heartbeats(self) -> list[Heartbeat]:
+        """The last heartbeat of every worker heard from in the last day."""
         ...
 
     def counters(self) -> list[Counter]: ...
@@ -174,6 +196,14 @@ class MetricsStore:
                 "DELETE FROM metric_gauges WHERE name = ? AND updated_at < ?",
                 (HEARTBEAT, time.time() - HEARTBEAT_KEEP_SECONDS),
             )
+
+    def heartbeats(self) -> list[Heartbeat]:
+        now = time.time()
+        return [
+            Heartbeat(g.labels.get("worker", ""), g.value, now - g.value)
+            for g in self.gauges()
+            if g.name == HEARTBEAT
+        ]
 
     def counters(self) -> list[Counter]:
         with self._connect() as db:

@@ -1,17 +1,16 @@
-"""The figures of ``GET /metrics``, computed at scrape time from the shared job database.
+"""The figures of ``GET /metrics``, computed at scrape time from the shared job record.
 
 Nothing is counted in the web process: job counts come from the job record, and what only the
 worker sees (retries, provider run times, detection delays, credits, heartbeats) from the
-metric tables it writes (``bridge.events``). So any web process answers the same figures,
-however many web and worker processes share the database. The route is in
+metrics it writes (``bridge.events.Metrics``: the job database's tables, or Redis with
+``BRIDGE_REDIS_URL``). So any web process answers the same figures, however many web and
+worker processes share the backend, on one machine or several. The route is in
 ``bridge.metrics_api``.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -24,15 +23,14 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from bridge import recorders
-from bridge.events import HEARTBEAT, WORKER_ALIVE_SECONDS, metrics_store
-from bridge.job_stats import counts_by_site_state, failed_by_site_kind, webhook_jobs_by_site
+from bridge.events import WORKER_ALIVE_SECONDS, Counter, Metrics, alive
 from bridge.jobs import JobState
 
 QueueCounts = Callable[[], Mapping[str, int]]
 
 
 class JobStats(Protocol):
-    """The job counts of a job record kept outside ``path`` (``bridge.storage.JobRecords``)."""
+    """The job counts of a job record (``bridge.storage.JobRecords``)."""
 
     def counts_by_site_state(self) -> dict[str, dict[str, int]]: ...
 
@@ -42,18 +40,19 @@ class JobStats(Protocol):
 
 
 class BridgeCollector(Collector):
-    """Reads every figure from the job database at ``path`` when collected (the job counts
-    from ``jobs``, when the job record is elsewhere: Redis)."""
+    """Reads every figure when collected: job counts from ``jobs``, the rest from
+    ``metrics``."""
 
     def __init__(
-        self, path: Path, queue_counts: QueueCounts | None = None, jobs: JobStats | None = None
+        self, jobs: JobStats, metrics: Metrics, queue_counts: QueueCounts | None = None
     ) -> None:
-        self.path = path
-        self.queue_counts = queue_counts
         self.jobs = jobs
+        self.metrics = metrics
+        self.queue_counts = queue_counts
 
     def collect(self) -> Iterator[Metric]:
-        yield from self._jobs()
+        counters = self.metrics.counters()
+        yield from self._jobs(counters)
         if self.queue_counts is not None:
             tasks = GaugeMetricFamily(
                 "bridge_queue_tasks",
@@ -63,9 +62,9 @@ class BridgeCollector(Collector):
             for kind, count in sorted(self.queue_counts().items()):
                 tasks.add_metric([kind], count)
             yield tasks
-        yield from self._recorded()
+        yield from self._recorded(counters)
 
-    def _jobs(self) -> Iterator[Metric]:
+    def _jobs(self, counters: list[Counter]) -> Iterator[Metric]:
         by_state = GaugeMetricFamily(
             "bridge_jobs", "Jobs in the job record, by site and state.", labels=["site", "state"]
         )
@@ -82,25 +81,21 @@ class BridgeCollector(Collector):
             "Webhooks accepted: 'created' made a job, 'duplicate' named a job that exists.",
             labels=["site", "outcome"],
         )
-        jobs = self.jobs
-        counts = jobs.counts_by_site_state() if jobs else counts_by_site_state(self.path)
+        counts = self.jobs.counts_by_site_state()
         for site, states in sorted(counts.items()):
             for state in JobState:
                 by_state.add_metric([site, state.value], states.get(state.value, 0))
             depth.add_metric([site], states.get(JobState.QUEUED.value, 0))
-        failures = jobs.failed_by_site_kind() if jobs else failed_by_site_kind(self.path)
-        for (site, kind), n in sorted(failures.items()):
+        for (site, kind), n in sorted(self.jobs.failed_by_site_kind().items()):
             failed.add_metric([site, kind], n)
-        by_webhook = jobs.webhook_jobs_by_site() if jobs else webhook_jobs_by_site(self.path)
-        for site, n in sorted(by_webhook.items()):
+        for site, n in sorted(self.jobs.webhook_jobs_by_site().items()):
             accepted.add_metric([site, "created"], n)
-        for counter in metrics_store(self.path).counters():
+        for counter in counters:
             if counter.name == recorders.DUPLICATES:
                 accepted.add_metric([counter.labels.get("site", ""), "duplicate"], counter.value)
         yield from (by_state, depth, failed, accepted)
 
-    def _recorded(self) -> Iterator[Metric]:
-        store = metrics_store(self.path)
+    def _recorded(self, counters: list[Counter]) -> Iterator[Metric]:
         retries = CounterMetricFamily(
             "bridge_job_retries",
             "Job runs put off for a retry, by site and cause (a provider error kind or "
@@ -112,7 +107,7 @@ class BridgeCollector(Collector):
             "Signed requests refused, by endpoint and reason (the answer's error code).",
             labels=["endpoint", "reason"],
         )
-        for counter in store.counters():
+        for counter in counters:
             if counter.name == recorders.RETRIES:
                 retries.add_metric([counter.labels["site"], counter.labels["cause"]], counter.value)
             elif counter.name == recorders.REJECTED:
@@ -126,15 +121,13 @@ class BridgeCollector(Collector):
         )
         workers = GaugeMetricFamily(
             "bridge_workers_alive",
-            f"Worker processes that wrote a heartbeat in the last {WORKER_ALIVE_SECONDS:g} s.",
+            f"Worker processes that wrote a heartbeat in the last {WORKER_ALIVE_SECONDS:g} s "
+            "(with Redis: the whole fleet's).",
         )
-        alive = 0
-        for gauge in store.gauges():
+        for gauge in self.metrics.gauges():
             if gauge.name == recorders.CREDITS:
                 credits.add_metric([gauge.labels["provider"]], gauge.value)
-            elif gauge.name == HEARTBEAT and gauge.value > time.time() - WORKER_ALIVE_SECONDS:
-                alive += 1
-        workers.add_metric([], alive)
+        workers.add_metric([], len(alive(self.metrics.heartbeats())))
         yield from (retries, rejected, credits, workers)
         yield from self._histograms()
 
@@ -158,7 +151,7 @@ class BridgeCollector(Collector):
             recorders.PROVIDER_RUN: ("site", "provider"),
             recorders.DETECTION_DELAY: ("site",),
         }
-        for histogram in metrics_store(self.path).histograms():
+        for histogram in self.metrics.histograms():
             family = families.get(histogram.name)
             if family is None:
                 continue
@@ -180,10 +173,8 @@ def _bound(value: float) -> str:
     return repr(float(value))
 
 
-def render(
-    path: Path, queue_counts: QueueCounts | None = None, jobs: JobStats | None = None
-) -> bytes:
+def render(jobs: JobStats, metrics: Metrics, queue_counts: QueueCounts | None = None) -> bytes:
     """The Prometheus text exposition of every figure."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(BridgeCollector(path, queue_counts, jobs))
+    registry.register(BridgeCollector(jobs, metrics, queue_counts))
     return generate_latest(registry)

@@ -36,9 +36,9 @@ def scrape() -> ResponseReturnValue:
     huey = services.queue.huey
     try:
         body = render(
-            services.store.path,
-            lambda: {"pending": huey.pending_count(), "scheduled": huey.scheduled_count()},
             services.store,
+            services.metrics,
+            lambda: {"pending": huey.pending_count(), "scheduled": huey.scheduled_count()},
         )
     except STORE_ERRORS:
         current_app.logger.exception("metrics: the job database is unavailable")
@@ -68,13 +68,13 @@ def record_refusal(reason: str) -> None:
     if rule is None:
         return  # no route matched: not one of the bridge's endpoints
     services = cast(Services, current_app.extensions["bridge"])
-    recorders.rejected(services.store.path, f"{request.method} {rule.rule}", reason)
+    recorders.rejected(services.metrics, f"{request.method} {rule.rule}", reason)
 
 
 def record_duplicate(site: str) -> None:
     """Counts a webhook that named a job that exists (answered ``duplicate: true``)."""
     services = cast(Services, current_app.extensions["bridge"])
-    recorders.duplicate(services.store.path, site)
+    recorders.duplicate(services.metrics, site)
 
 
 def _authorized(token: str) -> bool:

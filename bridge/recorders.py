@@ -1,9 +1,11 @@
 """One-line hooks the pipeline, the provider and the web routes call to record a figure.
 
-The worker binds its metrics store around each task (``bridge.task_context``), so a hook deep
-in a provider needs no store passed down: it records into the bound store, for the site bound
-in ``bridge.logcontext``. With nothing bound (a unit test of the pipeline alone) a hook does
-nothing. Recording never breaks a job: a store error (SQLite or Redis) is logged and dropped.
+The worker binds its metrics (the backend's :class:`~bridge.events.Metrics`: SQLite tables or
+Redis) around each task (``bridge.task_context``), so a hook deep in a provider needs no store
+passed down: it records into the bound metrics, for the site bound in ``bridge.logcontext``.
+With nothing bound (a unit test of the pipeline alone) a hook does nothing. The web routes
+pass theirs (``bridge.metrics_api``). Recording never breaks a job or a request: a store error
+(SQLite or Redis) is logged and dropped.
 """
 
 from __future__ import annotations
@@ -12,10 +14,9 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
-from pathlib import Path
 
 from bridge import logcontext
-from bridge.events import MetricsStore, metrics_store
+from bridge.events import Metrics
 from bridge.storage import STORE_ERRORS
 
 log = logging.getLogger(__name__)
@@ -30,25 +31,25 @@ CREDITS = "provider_remaining_credits"
 PROVIDER_RUN = "provider_run_seconds"
 DETECTION_DELAY = "provider_detection_delay_seconds"
 
-_bound: ContextVar[MetricsStore | None] = ContextVar("bridge_metrics_store", default=None)
+_bound: ContextVar[Metrics | None] = ContextVar("bridge_metrics_store", default=None)
 
 
 @contextmanager
-def recording_into(path: Path) -> Iterator[MetricsStore]:
-    """Hooks called inside the block record into the job database at ``path``."""
-    token = enter(path)
+def recording_into(metrics: Metrics) -> Iterator[Metrics]:
+    """Hooks called inside the block record into ``metrics``."""
+    token = enter(metrics)
     try:
-        yield metrics_store(path)
+        yield metrics
     finally:
         leave(token)
 
 
-def enter(path: Path) -> Token[MetricsStore | None]:
-    """Binds the store of ``path``; :func:`leave` with the token restores the one before."""
-    return _bound.set(metrics_store(path))
+def enter(metrics: Metrics) -> Token[Metrics | None]:
+    """Binds ``metrics``; :func:`leave` with the token restores the ones before."""
+    return _bound.set(metrics)
 
 
-def leave(token: Token[MetricsStore | None]) -> None:
+def leave(token: Token[Metrics | None]) -> None:
     _bound.reset(token)
 
 
@@ -56,9 +57,10 @@ def _site() -> str:
     return logcontext.current().site or ""
 
 
-def _record(action: str, write: Callable[[MetricsStore], None]) -> None:
-    """Runs ``write`` on the bound store, if any; a database error is logged, not raised."""
-    store = _bound.get()
+def _record(action: str, write: Callable[[Metrics], None], into: Metrics | None = None) -> None:
+    """Runs ``write`` on ``into`` (default: the bound metrics), if any; a store error is
+    logged, not raised."""
+    store = into if into is not None else _bound.get()
     if store is None:
         return
     try:
@@ -103,17 +105,13 @@ def credits(provider: str, remaining: int | None) -> None:
     )
 
 
-def rejected(path: Path, endpoint: str, reason: str) -> None:
+def rejected(metrics: Metrics, endpoint: str, reason: str) -> None:
     """The web side refused a request to ``endpoint`` (``reason``: the ``error`` code)."""
-    try:
-        metrics_store(path).increment(REJECTED, {"endpoint": endpoint, "reason": reason})
-    except STORE_ERRORS as exc:
-        log.warning("metrics: could not record a refused request (%s)", exc)
+    labels = {"endpoint": endpoint, "reason": reason}
+    _record("a refused request", lambda store: store.increment(REJECTED, labels), metrics)
 
 
-def duplicate(path: Path, site: str) -> None:
+def duplicate(metrics: Metrics, site: str) -> None:
     """A webhook named a job that exists (a redelivery, or a post with a job under way)."""
-    try:
-        metrics_store(path).increment(DUPLICATES, {"site": site})
-    except STORE_ERRORS as exc:
-        log.warning("metrics: could not record a duplicate webhook (%s)", exc)
+    labels = {"site": site}
+    _record("a duplicate webhook", lambda store: store.increment(DUPLICATES, labels), metrics)

@@ -8,10 +8,13 @@ and the same small footprint: one field per metric and label set. Keys, below th
 ``metrics:gauge_times``       HASH "NAME LABELS" → when it was set (Unix time)
 ``metrics:histograms``        SET of "NAME LABELS"
 ``metrics:histogram:NAME LABELS``  HASH bounds (JSON), b0 … bN-1 (cumulative), sum, count
+``metrics:heartbeats``        ZSET worker → its last heartbeat, by the Redis server's clock
 
 ``LABELS`` is the label set's canonical JSON; the prefix is ``fib:``, as the job record's.
 Every write is one command, one transaction or one script, so concurrent writers never lose an
-increment or an observation.
+increment or an observation. Heartbeats are timed and aged by the server's clock, so workers
+on machines whose clocks drift apart still count alive (or gone) in every process's
+``/metrics`` and ``bridge status``.
 """
 
 from __future__ import annotations
@@ -23,10 +26,10 @@ from collections.abc import Iterator, Sequence
 import redis
 
 from bridge.events import (
-    HEARTBEAT,
     HEARTBEAT_KEEP_SECONDS,
     Counter,
     Gauge,
+    Heartbeat,
     Histogram,
     Labels,
     Metrics,
@@ -49,16 +52,13 @@ redis.call('SADD', KEYS[2], ARGV[1])
 return 0
 """
 
-_FORGET_SILENT = """
--- KEYS: gauges, gauge times. ARGV: the heartbeat's name, the oldest time kept.
-local times = redis.call('HGETALL', KEYS[2])
-local prefix, oldest = ARGV[1] .. ' ', tonumber(ARGV[2])
-for i = 1, #times, 2 do
-  if string.sub(times[i], 1, #prefix) == prefix and tonumber(times[i + 1]) < oldest then
-    redis.call('HDEL', KEYS[1], times[i])
-    redis.call('HDEL', KEYS[2], times[i])
-  end
-end
+_HEARTBEAT = """
+-- KEYS: the heartbeats. ARGV: the worker, how long a silent worker is kept (seconds).
+local now = redis.call('TIME')
+local at = tonumber(now[1]) + tonumber(now[2]) / 1000000
+local oldest = at - tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], string.format('%.6f', at), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. string.format('%.6f', oldest))
 return 0
 """
 
@@ -73,8 +73,9 @@ class RedisMetrics:
         self._gauge_times = f"{prefix}metrics:gauge_times"
         self._histograms = f"{prefix}metrics:histograms"
         self._histogram = f"{prefix}metrics:histogram:"
+        self._heartbeats = f"{prefix}metrics:heartbeats"
         self._observe = self.client.register_script(_OBSERVE)
-        self._forget_silent = self.client.register_script(_FORGET_SILENT)
+        self._heartbeat = self.client.register_script(_HEARTBEAT)
 
     def increment(self, name: str, labels: Labels, amount: float = 1.0) -> None:
         self.client.hincrbyfloat(self._counters, _field(name, labels), amount)
@@ -96,11 +97,15 @@ class RedisMetrics:
         )
 
     def heartbeat(self, worker: str) -> None:
-        self.set_gauge(HEARTBEAT, {"worker": worker}, time.time())
-        self._forget_silent(
-            keys=[self._gauges, self._gauge_times],
-            args=[HEARTBEAT, repr(time.time() - HEARTBEAT_KEEP_SECONDS)],
-        )
+        self._heartbeat(keys=[self._heartbeats], args=[worker, repr(HEARTBEAT_KEEP_SECONDS)])
+
+    def heartbeats(self) -> list[Heartbeat]:
+        with self.client.pipeline(transaction=True) as both:
+            both.time()
+            both.zrange(self._heartbeats, 0, -1, withscores=True)
+            (seconds, micros), beats = both.execute()
+        now = seconds + micros / 1e6
+        return [Heartbeat(_text(worker), at, now - at) for worker, at in sorted(beats)]
 
     def counters(self) -> list[Counter]:
         totals = self.client.hgetall(self._counters)

@@ -169,7 +169,8 @@ class RedisJobStore:
     """Job records in Redis (see the module docstring); safe to share between threads."""
 
     def __init__(self, client: redis.Redis, metrics_path: Path, prefix: str = DEFAULT_PREFIX):
-        """``metrics_path``: the local SQLite file the metric tables stay in for now."""
+        """``metrics_path``: no longer read (the metrics are in Redis too, ``Backend.metrics``);
+        kept so callers need not change."""
         self.client = client
         self.prefix = prefix
         self.path = metrics_path

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bridge.config import Settings
 from bridge.enqueuer import BackgroundEnqueuer
+from bridge.events import Metrics
 from bridge.site_clients import SiteClients
 from bridge.site_routing import SiteRouter
 from bridge.storage import JobRecords
@@ -23,3 +24,5 @@ class Services:
     """Finds each signed request's site and checks its signature with that site's secret."""
     clients: SiteClients
     """Each site's WordPress client (the connection test, backfill listings)."""
+    metrics: Metrics
+    """Where the routes count refusals and duplicates and ``/metrics`` reads every figure."""

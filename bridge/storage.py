@@ -28,7 +28,8 @@ class JobRecords(Protocol):
     ``bridge.jobs.JobStore`` for the exact behaviour every backend keeps)."""
 
     path: Path
-    """The local SQLite file of the metric tables (with the SQLite backend, also the jobs)."""
+    """The data directory's job database (with the SQLite backend: jobs, leases, runs and
+    metric tables). Metrics are reached through ``Backend.metrics``, not this path."""
 
     def create(self, new: NewJob, *, run_id: str | None = None) -> tuple[Job, bool]:
         """Records a job, or returns the one this request (same ``webhook_id``) or this post

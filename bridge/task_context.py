@@ -1,8 +1,9 @@
-"""Binds the job's ids and the metrics store around every task the worker runs.
+"""Binds the job's ids and the metrics around every task the worker runs.
 
 Registered as huey pre/post-execute hooks, so every task that carries a job id as its first
 argument (running a job, polling it, whatever shape the pipeline takes) logs with the site,
-post and job ids, and records its figures into the job database, with no change to the task.
+post and job ids, and records its figures into the backend's metrics (the job database or
+Redis), with no change to the task.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from huey import Huey
 
 from bridge import logcontext, recorders
+from bridge.events import Metrics, metrics_store
 from bridge.sqlite import connect
 from bridge.storage import STORE_ERRORS, JobRecords
 
@@ -24,12 +26,16 @@ log = logging.getLogger(__name__)
 
 
 class TaskContext:
-    """The pre/post-execute hooks for one job database (``jobs_db``: its metric tables;
-    ``jobs``: the job record, when it is not the SQLite file ``jobs_db``)."""
+    """The pre/post-execute hooks for one job database: ``jobs``, the job record, and
+    ``metrics``, where figures go (``bridge.backends.Backend.metrics``); each defaults to the
+    SQLite file ``jobs_db``."""
 
-    def __init__(self, jobs_db: Path, jobs: JobRecords | None = None) -> None:
+    def __init__(
+        self, jobs_db: Path, jobs: JobRecords | None = None, *, metrics: Metrics | None = None
+    ) -> None:
         self.jobs_db = jobs_db
         self.jobs = jobs
+        self.metrics = metrics if metrics is not None else metrics_store(jobs_db)
         self._tokens = threading.local()
 
     def install(self, huey: Huey) -> None:
@@ -43,7 +49,7 @@ class TaskContext:
         stack.append(
             (
                 logcontext.enter(site=site, post_id=post_id, job_id=job_id),
-                recorders.enter(self.jobs_db),
+                recorders.enter(self.metrics),
             )
         )
 

@@ -89,7 +89,8 @@ def create_queue(
     backend = backend or create_backend(settings)
     huey = backend.huey(immediate=immediate)
     jobs = store or backend.job_store()  # creates the job record if needed
-    TaskContext(settings.jobs_db, jobs).install(huey)  # logs and metrics know each task's job
+    # Logs and metrics know each task's job.
+    TaskContext(settings.jobs_db, jobs, metrics=backend.metrics()).install(huey)
     wakeups = Wakeups(lambda job_id: queue.enqueue_first(job_id))
     pipeline = _lazy(
         lambda: site_pipelines(settings, jobs, on_slot_free=wakeups.slot_free, backend=backend)

@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bridge import logcontext, recorders
 from bridge.app import create_app
 from bridge.config import Settings
+from bridge.events import metrics_store
 from bridge.metrics_api import exposure_warning
 from bridge.provider_metrics import ObservedProvider
 from bridge.providers.base import Prompt
@@ -91,7 +92,10 @@ def test_worker_figures_recorded_in_the_job_database_are_scraped(
     client: FlaskClient, settings: Settings
 ) -> None:
     """What a worker process records (here: in this process) any web process reports."""
-    with recorders.recording_into(settings.jobs_db), logcontext.scope(site=SITE, job_id="j1"):
+    with (
+        recorders.recording_into(metrics_store(settings.jobs_db)),
+        logcontext.scope(site=SITE, job_id="j1"),
+    ):
         recorders.retry("rate_limited")
         recorders.retry("rate_limited")
         recorders.retry("wordpress")
@@ -117,7 +121,7 @@ def test_worker_figures_recorded_in_the_job_database_are_scraped(
 
 
 def test_a_resumed_generation_is_not_timed(client: FlaskClient, settings: Settings) -> None:
-    with recorders.recording_into(settings.jobs_db):
+    with recorders.recording_into(metrics_store(settings.jobs_db)):
         ObservedProvider(LocalProvider()).generate(
             Prompt("A title", "", "A title"), _NoCheckpoint("https://earlier/poll")
         )
@@ -155,8 +159,6 @@ def test_a_weak_metrics_token_is_refused_at_start(token: str, settings: Settings
 
 
 def test_a_worker_heartbeat_counts_as_alive(client: FlaskClient, settings: Settings) -> None:
-    from bridge.events import metrics_store
-
     metrics_store(settings.jobs_db).heartbeat("host:1")
     metrics_store(settings.jobs_db).heartbeat("host:2")
     assert samples(client)[key("bridge_workers_alive")] == 2

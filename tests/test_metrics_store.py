@@ -14,7 +14,14 @@ from pathlib import Path
 import pytest
 import redis
 
-from bridge.events import HEARTBEAT, HEARTBEAT_KEEP_SECONDS, Metrics, MetricsStore
+from bridge.events import (
+    HEARTBEAT,
+    HEARTBEAT_KEEP_SECONDS,
+    WORKER_ALIVE_SECONDS,
+    Metrics,
+    MetricsStore,
+    alive,
+)
 from bridge.redis_metrics import RedisMetrics
 from devenv.redis_server import LocalRedis
 from tests.metrics_writer import BOUNDS
@@ -43,6 +50,11 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
                     "UPDATE metric_gauges SET updated_at = updated_at - ? WHERE name = ?",
                     (seconds, name),
                 )
+                if name == HEARTBEAT:  # its value is when it was written, too
+                    db.execute(
+                        "UPDATE metric_gauges SET value = value - ? WHERE name = ?",
+                        (seconds, name),
+                    )
 
         return Backend(sqlite_store, ["--db", str(path)], age_row)
     client: redis.Redis = request.getfixturevalue("redis_client")
@@ -51,6 +63,11 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     redis_store = RedisMetrics(client, prefix=prefix)
 
     def age_field(name: str, seconds: float) -> None:
+        if name == HEARTBEAT:  # a sorted set timed by the server's clock
+            beats = f"{prefix}metrics:heartbeats"
+            for worker, at in client.zrange(beats, 0, -1, withscores=True):
+                client.zadd(beats, {worker: at - seconds})
+            return
         times = f"{prefix}metrics:gauge_times"
         for field, at in client.hgetall(times).items():
             if field.startswith(f"{name} "):
@@ -116,5 +133,25 @@ def test_a_worker_silent_for_a_day_is_forgotten(backend: Backend) -> None:
     backend.store.set_gauge("credits", {"provider": "segmind"}, 5)
     backend.age("credits", HEARTBEAT_KEEP_SECONDS + 60)  # other gauges stay, however old
     backend.store.heartbeat("host:2")
-    kept = {(g.name, g.labels.get("worker")) for g in backend.store.gauges()}
-    assert kept == {(HEARTBEAT, "host:2"), ("credits", None)}
+    assert [beat.worker for beat in backend.store.heartbeats()] == ["host:2"]
+    assert [gauge.name for gauge in backend.store.gauges() if gauge.name != HEARTBEAT] == [
+        "credits"
+    ]
+
+
+def test_a_worker_counts_alive_until_its_heartbeat_is_half_a_minute_old(
+    backend: Backend,
+) -> None:
+    backend.store.heartbeat("host:1")
+    backend.store.heartbeat("host:2")
+    backend.age(HEARTBEAT, WORKER_ALIVE_SECONDS / 2)
+    backend.store.heartbeat("host:3")
+    assert [beat.worker for beat in alive(backend.store.heartbeats())] == [
+        "host:1",
+        "host:2",
+        "host:3",
+    ]
+    backend.age(HEARTBEAT, WORKER_ALIVE_SECONDS / 2 + 1)
+    (beat,) = alive(backend.store.heartbeats())
+    assert beat.worker == "host:3"
+    assert beat.age == pytest.approx(WORKER_ALIVE_SECONDS / 2 + 1, abs=5)
