@@ -77,7 +77,7 @@ def create_queue(
     """Builds the queue. Both the web side and the worker call this; only the worker runs
     tasks, building its pipeline the first time one arrives. ``store``: the job record, when
     the caller has opened it already (it is opened, and its schema checked, once).
-    ``backend``: where job record, leases and queue live (default: as ``settings`` say).
+    ``backend``: where job record, leases, queue, runs and gate live (default: as ``settings`` say).
 
     A task first takes the job's lease: a job another live worker runs, or one that has ended,
     is left alone, so a job queued twice (by the sweep) still runs once at a time. A job whose
