@@ -5,6 +5,7 @@ shares one Playwright instance: a second sync_playwright() in the same thread fa
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,14 @@ def redis_client(redis_server: LocalRedis) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(redis_server.url, decode_responses=True)
     yield client
     client.close()
+
+
+@pytest.fixture
+def redis_settings(settings: Settings, redis_server: LocalRedis) -> Settings:
+    """``settings`` with ``BRIDGE_REDIS_URL`` pointing at the session's (emptied) Redis."""
+    with_redis = replace(settings, redis_url=redis_server.url)
+    redis.Redis.from_url(redis_server.url).flushdb()
+    return with_redis
 
 
 @pytest.fixture(scope="session")

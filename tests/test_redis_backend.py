@@ -12,7 +12,6 @@ import pytest
 
 from bridge import logcontext
 from bridge.app import create_app
-from bridge.backends import RedisBackend, create_backend
 from bridge.config import Settings
 from bridge.healthcheck import Unhealthy, check_worker
 from bridge.jobs import NewJob
@@ -29,15 +28,6 @@ def _no_ids_left_behind() -> Iterator[None]:
     context must not follow into the next test."""
     yield
     logcontext.clear()
-
-
-@pytest.fixture
-def redis_settings(settings: Settings, redis_server: LocalRedis) -> Settings:
-    with_redis = replace(settings, redis_url=redis_server.url)
-    backend = create_backend(with_redis)
-    assert isinstance(backend, RedisBackend)
-    backend.client.flushdb()
-    return with_redis
 
 
 def test_two_web_apps_with_separate_data_dirs_share_one_job_per_post(

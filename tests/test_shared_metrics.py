@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bridge import logcontext
 from bridge.app import create_app
-from bridge.backends import RedisBackend, create_backend
+from bridge.backends import create_backend
 from bridge.cli import main
 from bridge.config import Settings
 from bridge.events import alive
@@ -37,15 +37,6 @@ def _no_ids_left_behind() -> Iterator[None]:
     """The test client runs requests in this thread: ids a webhook bound must not follow."""
     yield
     logcontext.clear()
-
-
-@pytest.fixture
-def redis_settings(settings: Settings, redis_server: LocalRedis) -> Settings:
-    with_redis = replace(settings, redis_url=redis_server.url)
-    backend = create_backend(with_redis)
-    assert isinstance(backend, RedisBackend)
-    backend.client.flushdb()
-    return with_redis
 
 
 def machine(settings: Settings, tmp_path: Path, name: str) -> Settings:
