@@ -57,6 +57,9 @@ class _MemoryCheckpoint:
     def save_progress(self, progress: str) -> None:
         self.progress = progress
 
+    def finished(self) -> None:
+        pass
+
 
 @dataclass(frozen=True)
 class _Clock:

@@ -306,6 +306,9 @@ class JobCheckpoint:
     def save_progress(self, progress: str) -> None:
         self.store.update(self.job_id, provider_progress=progress)
 
+    def finished(self) -> None:
+        """Nothing to record: the job's next state says where it stands."""
+
 
 def _create(
     db: sqlite3.Connection, new: NewJob, run_id: str | None, now: float

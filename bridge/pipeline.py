@@ -284,10 +284,11 @@ class Pipeline:
     def _generate(self, job: Job, prompt: Prompt, ticket: Ticket | None, *, late: bool) -> bytes:
         """The provider's image; the gate learns when the provider accepted the submission
         and when it is done with it (or never got it). ``late``: show "generating" then."""
+        gated = ticket is not None or bool(job.provider_ref)
         checkpoint = _GatedCheckpoint(
             self.store,
             job.id,
-            self.gate if ticket else None,
+            self.gate if gated else None,
             on_accepted=(lambda: self._show_generating(job, quiet=True)) if late else None,
         )
         try:
@@ -301,7 +302,7 @@ class Pipeline:
                 if not submitted:
                     self._release(ticket, submitted=False)
             raise
-        if ticket is not None or job.provider_ref:
+        if gated and not checkpoint.released:  # a provider that never said it was done
             self._release(Ticket(job.id, self.provider_key, job.site_url), submitted=True)
         return generated
 
@@ -445,6 +446,9 @@ class _NoCheckpoint:
     def save_progress(self, progress: str) -> None:
         """Nothing to keep."""
 
+    def finished(self) -> None:
+        """No slot to free."""
+
 
 def _fallback_note(job: Job) -> str:
     """The note a job that fell back to the title card reports with its image, else ''."""
@@ -452,7 +456,8 @@ def _fallback_note(job: Job) -> str:
 
 
 class _GatedCheckpoint(JobCheckpoint):
-    """The job's checkpoint that also tells the gate when the provider accepted the job."""
+    """The job's checkpoint that also tells the gate when the provider accepted the job and
+    when it is done running it: the slot goes to the next job while this one downloads."""
 
     def __init__(
         self,
@@ -464,6 +469,12 @@ class _GatedCheckpoint(JobCheckpoint):
         super().__init__(store, job_id)
         self.gate = gate
         self.on_accepted = on_accepted
+        self.released = False
+
+    def finished(self) -> None:
+        if self.gate is not None and not self.released:
+            self.gate.released(self.job_id, submitted=True)
+            self.released = True
 
     def save(self, reference: str) -> None:
         super().save(reference)
