@@ -124,7 +124,7 @@ class Settings:
             provider = "segmind" if api_key else "local"
         if provider == "segmind" and not api_key:
             problems.append("BRIDGE_PROVIDER is 'segmind' but SEGMIND_API_KEY is not set")
-        worker_threads = int(reader.number("BRIDGE_WORKERS", 4, low=1, high=64, integer=True))
+        worker_threads = int(reader.number("BRIDGE_WORKERS", 8, low=1, high=64, integer=True))
         data_dir = Path(reader.optional("BRIDGE_DATA_DIR") or "var").expanduser()
         settings = cls(
             webhook_secret=webhook_secret,
@@ -173,7 +173,7 @@ class Settings:
             metrics_token=_metrics_token(reader.optional("BRIDGE_METRICS_TOKEN"), problems),
             max_concurrency=int(
                 reader.number(
-                    "SEGMIND_MAX_CONCURRENCY", worker_threads, low=0, high=10000, integer=True
+                    "SEGMIND_MAX_CONCURRENCY", 4, low=0, high=10000, integer=True
                 )
             ),
             rate_limit=reader.rate("SEGMIND_RATE_LIMIT"),

@@ -30,6 +30,9 @@ from bridge.wordpress import PostState, WordPressError, WordPressSite
 
 log = logging.getLogger(__name__)
 MAX_RETRY_DELAY = 900.0
+RECHECK_AFTER = 60.0
+"""Seconds: a job held at the gate for a slot or a token checks its post while it waits if
+it should go within this time, and again before submitting only if that check is older."""
 FALLBACK_KINDS = frozenset(
     {ErrorKind.FAILED, ErrorKind.TIMEOUT, ErrorKind.BAD_OUTPUT, ErrorKind.EXPIRED}
 )
@@ -104,6 +107,9 @@ class Pipeline:
         self.gate = gate
         self.provider_key = provider_key or provider.name
         self.limits = limits or Limits()
+        self._held_after_check: dict[str, float] = {}
+        """Jobs of this process the gate held for a slot or a token, and when their post
+        was checked (``time.monotonic()``)."""
         images_dir.mkdir(parents=True, exist_ok=True)
 
     def run(self, job_id: str, *, poll: bool = False) -> None:
@@ -141,11 +147,12 @@ class Pipeline:
             self._finish(job, JobState.FAILED, "Internal error in the bridge (see its log).")
 
     def _advance(self, job: Job, *, checking: bool) -> None:
-        if not checking:
-            job = self._check_post(job)
         options = GenerationOptions.from_json(job.options)
-        # Just before submitting: a slot claimed earlier would idle while WordPress answers.
-        ticket = self._pass_gate(job, options) if _needs_submission(job) else None
+        ticket = None
+        if _needs_submission(job) and self.gate is not None:
+            job, ticket = self._pass_gate(self.gate, job, options)
+        elif not checking:
+            job = self._check_post(job)
         context = PostContext.from_json(job.context)
         attachment_id = job.attachment_id
         if attachment_id is None:
@@ -267,19 +274,40 @@ class Pipeline:
         generated = self._generate(job, prompt, ticket, late=late)
         return self._keep_image(job, generated)[1]
 
-    def _pass_gate(self, job: Job, options: GenerationOptions) -> Ticket | None:
-        """Claims the provider-key gate for a new submission, or raises HeldAtGate.
+    def _pass_gate(self, gate: Gate, job: Job, options: GenerationOptions) -> tuple[Job, Ticket]:
+        """Claims the provider-key gate for a new submission and checks the post; raises
+        HeldAtGate while the gate holds the job.
+
+        The post is checked (ended if it is gone or has an image to keep) when the job is
+        close to submitting: while it waits for a slot or a token that should free within
+        RECHECK_AFTER, or once admitted if it was not checked lately. A job woken for a
+        free slot then submits at once instead of leaving the slot idle while WordPress
+        answers, and the many jobs held far back in a large backfill do not ask WordPress
+        until their turn nears. (The post is checked again before the upload anyway.)
 
         A job held for credits or the site's daily cap is shown as ``waiting`` with the reason
         and when it goes on; a wait for a free slot or token is seconds, and shows nothing.
         """
-        if self.gate is None:
-            return None
+        checked_at = self._held_after_check.pop(job.id, None)
+        if checked_at is not None and time.monotonic() - checked_at > RECHECK_AFTER:
+            checked_at = None
         ticket = Ticket(job.id, self.provider_key, job.site_url, options.daily_cap)
-        admission = self.gate.admit(ticket, self.limits)
+        admission = gate.admit(ticket, self.limits)
         if not admission.admitted:
+            short = admission.hold in (Hold.CONCURRENCY, Hold.RATE)
+            if checked_at is None and (not short or admission.delay <= RECHECK_AFTER):
+                checked_at = time.monotonic()
+                job = self._check_post(job)
+            if short and checked_at is not None:
+                self._held_after_check[job.id] = checked_at
             self._hold(job, admission, options)
-        return ticket
+        if checked_at is None:
+            try:
+                job = self._check_post(job)
+            except BaseException:
+                self._release(ticket, submitted=False)
+                raise
+        return job, ticket
 
     def _generate(self, job: Job, prompt: Prompt, ticket: Ticket | None, *, late: bool) -> bytes:
         """The provider's image; the gate learns when the provider accepted the submission
