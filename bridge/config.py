@@ -172,9 +172,7 @@ class Settings:
             else "text",
             metrics_token=_metrics_token(reader.optional("BRIDGE_METRICS_TOKEN"), problems),
             max_concurrency=int(
-                reader.number(
-                    "SEGMIND_MAX_CONCURRENCY", 4, low=0, high=10000, integer=True
-                )
+                reader.number("SEGMIND_MAX_CONCURRENCY", 4, low=0, high=10000, integer=True)
             ),
             rate_limit=reader.rate("SEGMIND_RATE_LIMIT"),
             credits_recheck=reader.number("SEGMIND_CREDITS_RECHECK", 60.0, low=0.1, high=86400),
