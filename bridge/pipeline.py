@@ -280,7 +280,8 @@ class Pipeline:
 
         The post is checked (ended if it is gone or has an image to keep) when the job is
         close to submitting: while it waits for a slot or a token that should free within
-        RECHECK_AFTER, or once admitted if it was not checked lately. A job woken for a
+        RECHECK_AFTER, or, if it was not checked lately, when the gate would admit it (the
+        claim is given back meanwhile and taken again after). A job woken for a
         free slot then submits at once instead of leaving the slot idle while WordPress
         answers, and the many jobs held far back in a large backfill do not ask WordPress
         until their turn nears. (The post is checked again before the upload anyway.)
@@ -293,6 +294,13 @@ class Pipeline:
             checked_at = None
         ticket = Ticket(job.id, self.provider_key, job.site_url, options.daily_cap)
         admission = gate.admit(ticket, self.limits)
+        if admission.admitted and checked_at is None:
+            # The submission must follow its claim closely (the rate window counts from the
+            # claim until the provider answers): give the claim back while WordPress answers.
+            gate.released(job.id, submitted=False)
+            checked_at = time.monotonic()
+            job = self._check_post(job)
+            admission = gate.admit(ticket, self.limits)
         if not admission.admitted:
             short = admission.hold in (Hold.CONCURRENCY, Hold.RATE)
             if checked_at is None and (not short or admission.delay <= RECHECK_AFTER):
@@ -301,12 +309,6 @@ class Pipeline:
             if short and checked_at is not None:
                 self._held_after_check[job.id] = checked_at
             self._hold(job, admission, options)
-        if checked_at is None:
-            try:
-                job = self._check_post(job)
-            except BaseException:
-                self._release(ticket, submitted=False)
-                raise
         return job, ticket
 
     def _generate(self, job: Job, prompt: Prompt, ticket: Ticket | None, *, late: bool) -> bytes:
