@@ -21,7 +21,7 @@ from bench.stats import mean
 from devenv.segmind_fake import FakeSegmind, JobScript, LognormalRunTimes
 
 SCALE = 0.027  # mean run time 37 s → 1.0 s
-EXTRA_WORKERS = 32
+THREADS_PER_SLOT = 2  # the default BRIDGE_WORKERS (8) over the default cap (4)
 POLL_INTERVAL = 1.5
 
 
@@ -56,8 +56,9 @@ def run_scenario(stack: Stack, scenario: Scenario, result: Result) -> None:
         env = stack.bridge_env(
             SEGMIND_API_KEY=fake.api_key,
             SEGMIND_WORKFLOW_URL=fake.workflow_url,
-            # More threads than slots: a job uploading to WordPress holds no provider slot.
-            BRIDGE_WORKERS=str(scenario.concurrency + EXTRA_WORKERS),
+            # More threads than slots, as by default: jobs downloading and uploading to
+            # WordPress leave threads to submit with.
+            BRIDGE_WORKERS=str(scenario.concurrency * THREADS_PER_SLOT),
             SEGMIND_MAX_CONCURRENCY=str(scenario.concurrency),
             SEGMIND_RATE_LIMIT=f"{scenario.rate_count}/{scenario.rate_window:g}s",
             # The learned schedule's dense interval, as a fixed one: its run-time prior (35 s)
@@ -143,7 +144,7 @@ def run(stack: Stack, quick: bool) -> Result:
         f"Time scaled ×{SCALE}: run times, and the bridge's SEGMIND_POLL_INTERVAL "
         f"({POLL_INTERVAL:g} s, the learned schedule's dense interval), SEGMIND_DEADLINE "
         "(600 s) and BRIDGE_RETRY_DELAY (10 s). SEGMIND_MAX_CONCURRENCY = C, "
-        f"SEGMIND_RATE_LIMIT = the fake's limit, BRIDGE_WORKERS = C + {EXTRA_WORKERS}."
+        f"SEGMIND_RATE_LIMIT = the fake's limit, BRIDGE_WORKERS = {THREADS_PER_SLOT} × C."
     )
     result.notes.append(
         "Rate = jobs done ÷ (last job done − first webhook sent); includes WordPress's upload "

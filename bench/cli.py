@@ -47,6 +47,15 @@ def run_one(name: str, stack: Stack, quick: bool) -> Result:
     return result
 
 
+def wall_times(results: Sequence[Result]) -> str:
+    """Each benchmark's wall time and the total, one line each."""
+    width = max((len(result.key) for result in results), default=0)
+    lines = [f"  {result.key.ljust(width)}  {result.seconds:5.0f} s" for result in results]
+    total = sum(result.seconds for result in results)
+    lines.append(f"  {'total'.ljust(width)}  {total:5.0f} s")
+    return "\n".join(["== Wall time per benchmark", *lines])
+
+
 def _load() -> str:
     """The machine's load average: other work on it shows here, not in the ratios."""
     return "/".join(f"{value:.1f}" for value in os.getloadavg())
@@ -84,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results.append(result)
         finally:
             stack.close()
+    print(wall_times(results), flush=True)
     if output is not None:
         command = "python -m bench" + (" --quick" if args.quick else "")
         load = ("Load average (1/5/15 min), start → end", f"{load_at_start} → {_load()}")

@@ -37,7 +37,7 @@ from devenv.segmind_fake import FakeSegmind, JobScript, LognormalRunTimes
 SEED_INTERVAL = 7.0  # the first version's fixed poll interval, in seconds
 
 
-WORKER_THREADS = 4  # the default BRIDGE_WORKERS
+WORKER_THREADS = 4  # threads polling at once (the first default BRIDGE_WORKERS)
 
 
 @dataclass
@@ -56,6 +56,9 @@ class _MemoryCheckpoint:
 
     def save_progress(self, progress: str) -> None:
         self.progress = progress
+
+    def finished(self) -> None:
+        pass
 
 
 @dataclass(frozen=True)

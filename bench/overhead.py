@@ -38,6 +38,9 @@ class _NoCheckpoint:
     def save_progress(self, progress: str) -> None:
         pass
 
+    def finished(self) -> None:
+        pass
+
 
 def publish_and_wait(editor: httpx.Client, data_dir: Path, title: str) -> tuple[int, float]:
     """Publishes a post; returns its id and the seconds until its job is done."""

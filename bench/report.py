@@ -41,7 +41,7 @@ class Result:
 def results_page(
     results: Sequence[Result], machine: Sequence[tuple[str, str]], command: str
 ) -> str:
-    """The whole RESULTS.md: the machine, then each benchmark."""
+    """The whole RESULTS.md: the machine, each benchmark's wall time, then its figures."""
     lines = [
         "# Benchmark results",
         "",
@@ -52,5 +52,8 @@ def results_page(
         "|---|---|",
     ]
     lines += [f"| {name} | {value} |" for name, value in machine]
+    lines += ["", "| Benchmark | Wall time (s) |", "|---|---|"]
+    lines += [f"| {result.title} | {result.seconds:.0f} |" for result in results]
+    lines.append(f"| Total | {sum(result.seconds for result in results):.0f} |")
     lines.append("")
     return "\n".join(lines) + "\n" + "\n".join(result.markdown() for result in results)

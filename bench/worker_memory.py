@@ -58,11 +58,11 @@ def measure(
     stack: Stack, post_ids: list[int], workers: int | None, result: Result, timeout: float
 ) -> None:
     site = stack.site
-    label = f"BRIDGE_WORKERS={workers or '4 (default)'}"
+    label = f"BRIDGE_WORKERS={workers or '8 (default)'}"
     with FakeSegmind(
         default_job=JobScript(queued_s=0.0, processing_s=3600.0), credits=len(post_ids) * 2
     ) as fake:
-        # No provider cap (it defaults to BRIDGE_WORKERS): every job is to wait at the provider.
+        # No provider cap (it defaults to 4): every job is to wait at the provider.
         env = stack.bridge_env(
             SEGMIND_API_KEY=fake.api_key,
             SEGMIND_WORKFLOW_URL=fake.workflow_url,

@@ -115,7 +115,9 @@ class RedisBackend:
     @cached_property
     def client(self) -> redis.Redis:
         """One connection pool per backend (redis-py makes a fresh one after a fork)."""
-        log.info("jobs, leases, queue, gate, runs and metrics in Redis at %s", redacted_url(self.url))
+        log.info(
+            "jobs, leases, queue, gate, runs and metrics in Redis at %s", redacted_url(self.url)
+        )
         return connect(self.url)
 
     def job_store(self, *, create_sync: str = "FULL") -> RedisJobStore:

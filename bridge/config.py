@@ -146,7 +146,7 @@ class Settings:
                 "SEGMIND_API_KEY",
                 problems,
             )
-        worker_threads = int(reader.number("BRIDGE_WORKERS", 4, low=1, high=64, integer=True))
+        worker_threads = int(reader.number("BRIDGE_WORKERS", 8, low=1, high=64, integer=True))
         data_dir = Path(reader.optional("BRIDGE_DATA_DIR") or "var").expanduser()
         settings = cls(
             webhook_secret=webhook_secret,
@@ -194,9 +194,7 @@ class Settings:
             else "text",
             metrics_token=_metrics_token(reader.optional("BRIDGE_METRICS_TOKEN"), problems),
             max_concurrency=int(
-                reader.number(
-                    "SEGMIND_MAX_CONCURRENCY", worker_threads, low=0, high=10000, integer=True
-                )
+                reader.number("SEGMIND_MAX_CONCURRENCY", 4, low=0, high=10000, integer=True)
             ),
             rate_limit=reader.rate("SEGMIND_RATE_LIMIT"),
             credits_recheck=reader.number("SEGMIND_CREDITS_RECHECK", 60.0, low=0.1, high=86400),

@@ -252,17 +252,19 @@ class JobStore:
 
     def update(self, job_id: str, **changes: Any) -> Job:
         """Sets the given columns (and ``updated_at``); returns the job as stored."""
-        unknown = set(changes) - set(_COLUMNS)
-        if unknown:
-            raise ValueError(f"unknown job fields: {sorted(unknown)}")
-        changes["updated_at"] = time.time()
-        assignments = ", ".join(f"{name} = ?" for name in changes)
         with self._connect() as db:
-            db.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", (*changes.values(), job_id))
+            _set(db, job_id, changes)
             row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:
             raise KeyError(job_id)
         return _job(row)
+
+    def note(self, job_id: str, **changes: Any) -> None:
+        """Sets the given columns like :meth:`update`, without waiting for the disk: for
+        what the job can do without (the provider's notes on a running request), written at
+        every poll. A crash of the process keeps the write; a power loss may undo it."""
+        with connect(self.path, synchronous="NORMAL") as db:
+            _set(db, job_id, changes)
 
     def last_finished(self, *, provider: str, provider_key: str | None = None) -> Job | None:
         """The most recent job of ``provider`` that ended (done or failed), if any; with
@@ -346,7 +348,20 @@ class JobCheckpoint:
         return None if job is None else job.provider_progress
 
     def save_progress(self, progress: str) -> None:
-        self.store.update(self.job_id, provider_progress=progress)
+        self.store.note(self.job_id, provider_progress=progress)
+
+    def finished(self) -> None:
+        """Nothing to record: the job's next state says where it stands."""
+
+
+def _set(db: sqlite3.Connection, job_id: str, changes: dict[str, Any]) -> None:
+    """Sets the given columns and ``updated_at``; raises ValueError for an unknown column."""
+    unknown = set(changes) - set(_COLUMNS)
+    if unknown:
+        raise ValueError(f"unknown job fields: {sorted(unknown)}")
+    changes = {**changes, "updated_at": time.time()}
+    assignments = ", ".join(f"{name} = ?" for name in changes)
+    db.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", (*changes.values(), job_id))
 
 
 def _create(

@@ -34,7 +34,10 @@ class Leases:
         self.path = path
 
     def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
-        return connect(self.path)
+        # No fsync per lease write: a lease lost with the machine's power only makes the
+        # sweep (or the restarted worker) take the job again, and every step is safe to
+        # run twice. A job's poll step takes and gives back its lease, several times a run.
+        return connect(self.path, synchronous="NORMAL")
 
     def claim(self, job_id: str, owner: str, seconds: float) -> bool:
         """Takes the lease of an active job for ``owner``; False when another live worker holds

@@ -31,6 +31,9 @@ from bridge.wordpress import PostState, WordPressError, WordPressSite
 
 log = logging.getLogger(__name__)
 MAX_RETRY_DELAY = 900.0
+RECHECK_AFTER = 60.0
+"""Seconds: a job held at the gate for a slot or a token checks its post while it waits if
+it should go within this time, and again before submitting only if that check is older."""
 FALLBACK_KINDS = frozenset(
     {ErrorKind.FAILED, ErrorKind.TIMEOUT, ErrorKind.BAD_OUTPUT, ErrorKind.EXPIRED}
 )
@@ -105,6 +108,9 @@ class Pipeline:
         self.gate = gate
         self.provider_key = provider_key or provider.name
         self.limits = limits or Limits()
+        self._held_after_check: dict[str, float] = {}
+        """Jobs of this process the gate held for a slot or a token, and when their post
+        was checked (``time.monotonic()``)."""
         images_dir.mkdir(parents=True, exist_ok=True)
 
     def run(self, job_id: str, *, poll: bool = False) -> None:
@@ -142,11 +148,12 @@ class Pipeline:
             self._finish(job, JobState.FAILED, "Internal error in the bridge (see its log).")
 
     def _advance(self, job: Job, *, checking: bool) -> None:
-        if not checking:
-            job = self._check_post(job)
         options = GenerationOptions.from_json(job.options)
-        # Just before submitting: a slot claimed earlier would idle while WordPress answers.
-        ticket = self._pass_gate(job, options) if _needs_submission(job) else None
+        ticket = None
+        if _needs_submission(job) and self.gate is not None:
+            job, ticket = self._pass_gate(self.gate, job, options)
+        elif not checking:
+            job = self._check_post(job)
         context = PostContext.from_json(job.context)
         attachment_id = job.attachment_id
         if attachment_id is None:
@@ -268,27 +275,51 @@ class Pipeline:
         generated = self._generate(job, prompt, ticket, late=late)
         return self._keep_image(job, generated)[1]
 
-    def _pass_gate(self, job: Job, options: GenerationOptions) -> Ticket | None:
-        """Claims the provider-key gate for a new submission, or raises HeldAtGate.
+    def _pass_gate(self, gate: Gate, job: Job, options: GenerationOptions) -> tuple[Job, Ticket]:
+        """Claims the provider-key gate for a new submission and checks the post; raises
+        HeldAtGate while the gate holds the job.
+
+        The post is checked (ended if it is gone or has an image to keep) when the job is
+        close to submitting: while it waits for a slot or a token that should free within
+        RECHECK_AFTER, or, if it was not checked lately, when the gate would admit it (the
+        claim is given back meanwhile and taken again after). A job woken for a
+        free slot then submits at once instead of leaving the slot idle while WordPress
+        answers, and the many jobs held far back in a large backfill do not ask WordPress
+        until their turn nears. (The post is checked again before the upload anyway.)
 
         A job held for credits or the site's daily cap is shown as ``waiting`` with the reason
         and when it goes on; a wait for a free slot or token is seconds, and shows nothing.
         """
-        if self.gate is None:
-            return None
+        checked_at = self._held_after_check.pop(job.id, None)
+        if checked_at is not None and time.monotonic() - checked_at > RECHECK_AFTER:
+            checked_at = None
         ticket = Ticket(job.id, self.provider_key, job.site_url, options.daily_cap)
-        admission = self.gate.admit(ticket, self.limits)
+        admission = gate.admit(ticket, self.limits)
+        if admission.admitted and checked_at is None:
+            # The submission must follow its claim closely (the rate window counts from the
+            # claim until the provider answers): give the claim back while WordPress answers.
+            gate.released(job.id, submitted=False)
+            checked_at = time.monotonic()
+            job = self._check_post(job)
+            admission = gate.admit(ticket, self.limits)
         if not admission.admitted:
+            short = admission.hold in (Hold.CONCURRENCY, Hold.RATE)
+            if checked_at is None and (not short or admission.delay <= RECHECK_AFTER):
+                checked_at = time.monotonic()
+                job = self._check_post(job)
+            if short and checked_at is not None:
+                self._held_after_check[job.id] = checked_at
             self._hold(job, admission, options)
-        return ticket
+        return job, ticket
 
     def _generate(self, job: Job, prompt: Prompt, ticket: Ticket | None, *, late: bool) -> bytes:
         """The provider's image; the gate learns when the provider accepted the submission
         and when it is done with it (or never got it). ``late``: show "generating" then."""
+        gated = ticket is not None or bool(job.provider_ref)
         checkpoint = _GatedCheckpoint(
             self.store,
             job.id,
-            self.gate if ticket else None,
+            self.gate if gated else None,
             on_accepted=(lambda: self._show_generating(job, quiet=True)) if late else None,
         )
         try:
@@ -302,7 +333,7 @@ class Pipeline:
                 if not submitted:
                     self._release(ticket, submitted=False)
             raise
-        if ticket is not None or job.provider_ref:
+        if gated and not checkpoint.released:  # a provider that never said it was done
             self._release(Ticket(job.id, self.provider_key, job.site_url), submitted=True)
         return generated
 
@@ -446,6 +477,9 @@ class _NoCheckpoint:
     def save_progress(self, progress: str) -> None:
         """Nothing to keep."""
 
+    def finished(self) -> None:
+        """No slot to free."""
+
 
 def _fallback_note(job: Job) -> str:
     """The note a job that fell back to the title card reports with its image, else ''."""
@@ -453,7 +487,8 @@ def _fallback_note(job: Job) -> str:
 
 
 class _GatedCheckpoint(JobCheckpoint):
-    """The job's checkpoint that also tells the gate when the provider accepted the job."""
+    """The job's checkpoint that also tells the gate when the provider accepted the job and
+    when it is done running it: the slot goes to the next job while this one downloads."""
 
     def __init__(
         self,
@@ -465,6 +500,12 @@ class _GatedCheckpoint(JobCheckpoint):
         super().__init__(store, job_id)
         self.gate = gate
         self.on_accepted = on_accepted
+        self.released = False
+
+    def finished(self) -> None:
+        if self.gate is not None and not self.released:
+            self.gate.released(self.job_id, submitted=True)
+            self.released = True
 
     def save(self, reference: str) -> None:
         super().save(reference)

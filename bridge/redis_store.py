@@ -251,6 +251,10 @@ class RedisJobStore:
             raise KeyError(job_id)
         return _job(_pairs(flat))
 
+    def note(self, job_id: str, **changes: Any) -> None:
+        """As :meth:`update`: Redis's ``appendfsync`` says when any write is on disk."""
+        self.update(job_id, **changes)
+
     def last_finished(self, *, provider: str, provider_key: str | None = None) -> Job | None:
         """The most recent job of ``provider`` that ended (done or failed), if any; with
         ``provider_key``, only among the last 200 that ended, those the gate let through

@@ -34,9 +34,9 @@ class NormalSyncConnection(sqlite3.Connection):
 
 
 @contextmanager
-def connect(path: Path) -> Iterator[sqlite3.Connection]:
+def connect(path: Path, *, synchronous: str = "FULL") -> Iterator[sqlite3.Connection]:
     """A connection to ``path``, closed when the block ends."""
-    db = open_connection(path)
+    db = open_connection(path, synchronous=synchronous)
     try:
         yield db
     finally:

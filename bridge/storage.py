@@ -47,6 +47,11 @@ class JobRecords(Protocol):
         ValueError for an unknown field."""
         ...
 
+    def note(self, job_id: str, **changes: Any) -> None:
+        """Sets fields like :meth:`update` for what the job can do without (the provider's
+        notes at every poll): a store may skip waiting for its disk."""
+        ...
+
     def last_finished(self, *, provider: str, provider_key: str | None = None) -> Job | None:
         """The most recent job of ``provider`` that ended; with ``provider_key``, of that key."""
         ...

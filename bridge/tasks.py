@@ -19,7 +19,7 @@ from huey.exceptions import RetryTask
 from bridge.backends import Backend, create_backend
 from bridge.backfill import Feeder
 from bridge.config import Settings
-from bridge.gate import Limits, key_id
+from bridge.gate import Hold, Limits, key_id
 from bridge.leases import LeaseKeeper, new_owner
 from bridge.pipeline import HeldAtGate, Pipeline, RetryLater, RetryPolicy
 from bridge.poll_timer import PollTimer
@@ -38,8 +38,11 @@ POLL_PRIORITY = 10
 """huey priority of a due poll (new jobs and retries have 0; higher runs first)."""
 
 SHORT_HOLD = 5.0
-"""A gate hold up to this many seconds is kept by the process's wake-ups (precise to the
-millisecond, woken early by a free slot); a longer one is a huey retry (durable)."""
+"""A gate hold up to this many seconds, and every wait for a free slot, is kept by the
+process's wake-ups (precise to the millisecond; a slot freed in this process wakes the job
+that waited longest at once). A longer wait for a token, credits or the daily cap is a huey
+retry. Either way the job's lease covers the wait: if this process dies, the sweep queues the
+job again."""
 
 
 @dataclass(frozen=True)
@@ -113,9 +116,10 @@ def create_queue(
                 return
             except HeldAtGate as held:
                 leases.release(job_id, owner, wait=held.delay + settings.lease_seconds)
-                if held.delay > SHORT_HOLD:
+                for_slot = held.hold == Hold.CONCURRENCY
+                if held.delay > SHORT_HOLD and not for_slot:
                     raise RetryTask(str(held), delay=held.delay) from None
-                wakeups.later(job_id, held.key, held.delay, for_slot=held.hold == "concurrency")
+                wakeups.later(job_id, held.key, held.delay, for_slot=for_slot)
                 return
             except RetryLater as later:
                 leases.release(job_id, owner, wait=later.delay + settings.lease_seconds)

@@ -9,12 +9,14 @@ from bridge.providers.base import PollLater, Prompt, Provider
 
 
 class MemoryCheckpoint:
-    """A checkpoint kept in memory; ``saves`` lists every reference saved."""
+    """A checkpoint kept in memory; ``saves`` lists every reference saved, ``finishes``
+    counts the steps that found the request done."""
 
     def __init__(self, reference: str | None = None) -> None:
         self.reference = reference
         self.progress: str | None = None
         self.saves: list[str] = []
+        self.finishes = 0
 
     def load(self) -> str | None:
         return self.reference
@@ -29,6 +31,9 @@ class MemoryCheckpoint:
 
     def save_progress(self, progress: str) -> None:
         self.progress = progress
+
+    def finished(self) -> None:
+        self.finishes += 1
 
 
 def finish(

@@ -24,7 +24,7 @@ EXPECTED = {
     "overhead": "local: overhead p50 / p90 (s)",
     "backfill": "cap-bound: achieved / best",
     "intake": "bridge / bare throughput",
-    "memory": "BRIDGE_WORKERS=4 (default): peak RSS (MB)",
+    "memory": "BRIDGE_WORKERS=8 (default): peak RSS (MB)",
     "scaling": "4 processes: achieved / best",
 }
 

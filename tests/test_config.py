@@ -169,10 +169,10 @@ def test_polling_learns_and_spends_the_fixed_intervals_polls_unless_told_otherwi
         Settings.from_env({**env, "SEGMIND_POLL_DENSE_INTERVAL": "often"})
 
 
-def test_provider_limits_default_to_the_worker_threads_and_no_rate_limit(secret: str) -> None:
+def test_provider_limits_default_to_four_runs_at_once_and_no_rate_limit(secret: str) -> None:
     env = {**BASE, "BRIDGE_WEBHOOK_SECRET": secret, "BRIDGE_WORKERS": "6"}
     settings = Settings.from_env(env)
-    assert (settings.max_concurrency, settings.rate_limit) == (6, None)
+    assert (settings.max_concurrency, settings.rate_limit) == (4, None)
     assert settings.credits_recheck == 60.0
     chosen = Settings.from_env(
         {

@@ -86,6 +86,11 @@ class Checkpoint(Protocol):
 
     def save_progress(self, progress: str) -> None: ...
 
+    def finished(self) -> None:
+        """The provider is done running the request (it succeeded or failed); what is left
+        is fetching its result. Its concurrency slot can go to another job now."""
+        ...
+
 
 class Provider(Protocol):
     """Turns a prompt into image bytes (any format Pillow can read), one step at a time."""

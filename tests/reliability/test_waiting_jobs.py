@@ -69,7 +69,7 @@ def test_two_worker_threads_keep_twenty_requests_running_at_segmind(
     # Runs long enough for every job to be submitted first, even on a busy machine; polls
     # every 5 s keep two threads free for the submissions.
     segmind.queue_jobs(*(JobScript(queued_s=0.2, processing_s=60.0) for _ in range(posts_count)))
-    # No provider cap (it defaults to BRIDGE_WORKERS): the point is how many wait at once.
+    # No provider cap (it defaults to 4): the point is how many wait at once.
     bridge = start_bridge(
         BRIDGE_WORKERS="2",
         SEGMIND_MAX_CONCURRENCY="0",

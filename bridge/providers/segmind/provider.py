@@ -135,6 +135,8 @@ class SegmindProvider:
             delay = max(delay, exc.retry_after or 0.0)
             self._later(progress, asked_at, delay, checkpoint)
         answered_at = self._clock() - progress.submitted_at
+        if result.done or result.failed:
+            checkpoint.finished()
         if result.done:
             if not progress.resumed:
                 schedule.finished(
