@@ -124,7 +124,7 @@ class RedisBackend:
         """``create_sync`` does not apply: Redis's own ``appendfsync`` says when a write is
         on disk."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return RedisJobStore(self.client, self.settings.jobs_db)
+        return RedisJobStore(self.client)
 
     def leases(self) -> RedisLeases:
         return RedisLeases(self.client)

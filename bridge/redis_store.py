@@ -29,7 +29,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import fields
-from pathlib import Path
 from typing import Any, cast
 
 import redis
@@ -168,12 +167,9 @@ def connect(url: str) -> redis.Redis:
 class RedisJobStore:
     """Job records in Redis (see the module docstring); safe to share between threads."""
 
-    def __init__(self, client: redis.Redis, metrics_path: Path, prefix: str = DEFAULT_PREFIX):
-        """``metrics_path``: no longer read (the metrics are in Redis too, ``Backend.metrics``);
-        kept so callers need not change."""
+    def __init__(self, client: redis.Redis, prefix: str = DEFAULT_PREFIX):
         self.client = client
         self.prefix = prefix
-        self.path = metrics_path
         self._create = client.register_script(_CREATE)
         self._update = client.register_script(_UPDATE)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any, Protocol
 
 from redis.exceptions import RedisError
@@ -26,10 +25,6 @@ STORE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, RedisError)
 class JobRecords(Protocol):
     """The job record: one per generation, with duplicate suppression (see
     ``bridge.jobs.JobStore`` for the exact behaviour every backend keeps)."""
-
-    path: Path
-    """The data directory's job database (with the SQLite backend: jobs, leases, runs and
-    metric tables). Metrics are reached through ``Backend.metrics``, not this path."""
 
     def create(self, new: NewJob, *, run_id: str | None = None) -> tuple[Job, bool]:
         """Records a job, or returns the one this request (same ``webhook_id``) or this post

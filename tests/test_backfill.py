@@ -46,7 +46,7 @@ def runs(request: pytest.FixtureRequest, tmp_path: Path) -> Runs:
         return RunStore(JobStore(tmp_path / "jobs.sqlite3"))
     client: redis.Redis = request.getfixturevalue("redis_client")
     prefix = f"test-{uuid.uuid4().hex[:8]}:"
-    return redis_run_store(RedisJobStore(client, tmp_path / "metrics.sqlite3", prefix=prefix))
+    return redis_run_store(RedisJobStore(client, prefix=prefix))
 
 
 @pytest.fixture

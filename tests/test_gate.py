@@ -505,7 +505,7 @@ def test_redis_keeps_the_slots_and_the_credits_pause_across_a_crash(tmp_path: Pa
 def test_the_redis_gate_works_with_the_job_record_in_redis(
     tmp_path: Path, redis_client: redis.Redis
 ) -> None:
-    store = RedisJobStore(redis_client, tmp_path / "metrics.sqlite3", prefix=_prefix())
+    store = RedisJobStore(redis_client, prefix=_prefix())
     gate = redis_gate(redis_client, store=store, prefix=store.prefix)
     running, waiting = (
         store.create(NewJob(f"msg_{i}", SITE, i, "post", "T", "E", "t"))[0].id for i in (1, 2)

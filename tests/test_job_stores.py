@@ -67,7 +67,7 @@ def backend(
     client = connect(redis_server.url)
     prefix = f"test{uuid.uuid4().hex[:8]}:"
     yield Backend(
-        RedisJobStore(client, tmp_path / "metrics.sqlite3", prefix),
+        RedisJobStore(client, prefix),
         RedisLeases(client, prefix),
         client=client,
         prefix=prefix,
