@@ -227,8 +227,7 @@ class JobStore:
         Concurrent calls share one transaction (group commit); each returns once that
         transaction has committed, so the job is on disk.
         """
-        row, created = self._writer.run(lambda db: _create(db, new, run_id, time.time()))
-        return _job(row), created
+        return self._writer.run(lambda db: _create(db, new, run_id, time.time()))
 
     def create_many(
         self, news: Iterable[NewJob], *, run_id: str | None = None
@@ -238,12 +237,12 @@ class JobStore:
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
-                rows = [_create(db, new, run_id, now) for new in news]
+                made = [_create(db, new, run_id, now) for new in news]
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-        return [(_job(row), created) for row, created in rows]
+        return made
 
     def get(self, job_id: str) -> Job | None:
         with self._connect() as db:
@@ -351,8 +350,11 @@ class JobCheckpoint:
 
 def _create(
     db: sqlite3.Connection, new: NewJob, run_id: str | None, now: float
-) -> tuple[sqlite3.Row, bool]:
-    """Inserts the job unless it exists (see ``JobStore.create``); inside a transaction."""
+) -> tuple[Job, bool]:
+    """Inserts the job unless it exists (see ``JobStore.create``); inside a transaction.
+
+    A new job is returned as inserted, without reading it back (every webhook pays for this).
+    """
     under_way = (*ACTIVE_STATES, JobState.WAITING) if run_id else ACTIVE_STATES
     marks = ", ".join("?" * len(under_way))
     existing = db.execute(
@@ -363,34 +365,59 @@ def _create(
     if existing is not None:
         if new.replace_image and not existing["replace_image"]:
             existing = _make_replacing(db, existing["id"], new, now)
-        return existing, False
-    job_id = uuid.uuid4().hex
+        return _job(existing), False
+    job = Job(
+        id=uuid.uuid4().hex,
+        webhook_id=new.webhook_id,
+        site_url=new.site_url,
+        post_id=new.post_id,
+        post_type=new.post_type,
+        title=new.title,
+        excerpt=new.excerpt,
+        slug=new.slug,
+        state=JobState.WAITING if run_id else JobState.QUEUED,
+        attempts=0,
+        provider=None,
+        provider_ref=None,
+        image_path=None,
+        attachment_id=None,
+        error=None,
+        created_at=now,
+        updated_at=now,
+        request=new.request,
+        replace_image=new.replace_image,
+        context=new.context,
+        options=new.options,
+        start_media=None,
+        start_media_generated=False,
+        error_kind=None,
+        run_id=run_id,
+    )
     db.execute(
         "INSERT INTO jobs (id, webhook_id, site_url, post_id, post_type, title, "
         "excerpt, slug, state, created_at, updated_at, request, replace_image, "
         "context, options, run_id) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            job_id,
-            new.webhook_id,
-            new.site_url,
-            new.post_id,
-            new.post_type,
-            new.title,
-            new.excerpt,
-            new.slug,
-            JobState.WAITING if run_id else JobState.QUEUED,
+            job.id,
+            job.webhook_id,
+            job.site_url,
+            job.post_id,
+            job.post_type,
+            job.title,
+            job.excerpt,
+            job.slug,
+            job.state.value,
             now,
             now,
-            new.request,
-            int(new.replace_image),
-            new.context,
-            new.options,
+            job.request,
+            int(job.replace_image),
+            job.context,
+            job.options,
             run_id,
         ),
     )
-    row: sqlite3.Row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-    return row, True
+    return job, True
 
 
 def _make_replacing(db: sqlite3.Connection, job_id: str, new: NewJob, now: float) -> sqlite3.Row:
