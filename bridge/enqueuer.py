@@ -14,17 +14,29 @@ import logging
 import os
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 log = logging.getLogger(__name__)
 DRAIN_SECONDS = 10.0
+MAX_BATCH = 256
+"""Most job ids handed over in one ``enqueue_many`` call."""
 
 
 class BackgroundEnqueuer:
-    """Hands job ids to ``enqueue`` from one thread per process, in the order submitted."""
+    """Hands job ids to ``enqueue`` from one thread per process, in the order submitted.
 
-    def __init__(self, enqueue: Callable[[str], None]) -> None:
+    With ``enqueue_many``, the ids that arrived while the thread was busy go together in one
+    call (with the SQLite queue: one transaction), so under load the thread wakes and writes
+    once per batch instead of once per job; if that call fails, each id is tried alone.
+    """
+
+    def __init__(
+        self,
+        enqueue: Callable[[str], None],
+        enqueue_many: Callable[[Sequence[str]], None] | None = None,
+    ) -> None:
         self._enqueue = enqueue
+        self._enqueue_many = enqueue_many
         self._lock = threading.Lock()
         self._idle = threading.Condition()
         self._unfinished = 0
@@ -62,13 +74,29 @@ class BackgroundEnqueuer:
 
     def _serve(self, pending: queue.SimpleQueue[str]) -> None:
         while True:
-            job_id = pending.get()
+            batch = [pending.get()]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(pending.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._hand_over(batch)
+            finally:
+                with self._idle:
+                    self._unfinished -= len(batch)
+                    if self._unfinished == 0:
+                        self._idle.notify_all()
+
+    def _hand_over(self, batch: list[str]) -> None:
+        if self._enqueue_many is not None and len(batch) > 1:
+            try:
+                self._enqueue_many(batch)
+                return
+            except Exception as exc:
+                log.warning("%s job ids not queued together (%s); trying each", len(batch), exc)
+        for job_id in batch:
             try:
                 self._enqueue(job_id)
             except Exception as exc:
                 log.warning("job %s not queued now (%s); the sweep will queue it", job_id, exc)
-            finally:
-                with self._idle:
-                    self._unfinished -= 1
-                    if self._unfinished == 0:
-                        self._idle.notify_all()
