@@ -14,20 +14,25 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 
 log = logging.getLogger(__name__)
 DRAIN_SECONDS = 10.0
 MAX_BATCH = 256
 """Most job ids handed over in one ``enqueue_many`` call."""
+GATHER_SECONDS = 0.005
+"""After waking for a job id, how long the thread lets more arrive before handing them over:
+under load, request threads then add ids without waking it for each one."""
 
 
 class BackgroundEnqueuer:
     """Hands job ids to ``enqueue`` from one thread per process, in the order submitted.
 
-    With ``enqueue_many``, the ids that arrived while the thread was busy go together in one
-    call (with the SQLite queue: one transaction), so under load the thread wakes and writes
-    once per batch instead of once per job; if that call fails, each id is tried alone.
+    With ``enqueue_many``, the ids that arrive within ``GATHER_SECONDS`` of the first (or
+    while the thread was busy) go together in one call (with the SQLite queue: one
+    transaction), so under load the thread wakes and writes once per batch instead of once per
+    job; if that call fails, each id is tried alone.
     """
 
     def __init__(
@@ -75,6 +80,8 @@ class BackgroundEnqueuer:
     def _serve(self, pending: queue.SimpleQueue[str]) -> None:
         while True:
             batch = [pending.get()]
+            if self._enqueue_many is not None:
+                time.sleep(GATHER_SECONDS)
             while len(batch) < MAX_BATCH:
                 try:
                     batch.append(pending.get_nowait())
