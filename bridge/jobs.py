@@ -353,19 +353,13 @@ def _create(
 ) -> tuple[Job, bool]:
     """Inserts the job unless it exists (see ``JobStore.create``); inside a transaction.
 
-    A new job is returned as inserted, without reading it back (every webhook pays for this).
+    Every webhook pays for this, so a new job costs one statement (the insert checks that no
+    job exists) and is returned as inserted, without reading it back.
     """
     under_way = (*ACTIVE_STATES, JobState.WAITING) if run_id else ACTIVE_STATES
     marks = ", ".join("?" * len(under_way))
-    existing = db.execute(
-        "SELECT * FROM jobs WHERE webhook_id = ? OR (site_url = ? AND post_id = ? "
-        f"AND state IN ({marks})) ORDER BY created_at LIMIT 1",
-        (new.webhook_id, new.site_url, new.post_id, *under_way),
-    ).fetchone()
-    if existing is not None:
-        if new.replace_image and not existing["replace_image"]:
-            existing = _make_replacing(db, existing["id"], new, now)
-        return _job(existing), False
+    exists = f"webhook_id = ? OR (site_url = ? AND post_id = ? AND state IN ({marks}))"
+    exists_args = (new.webhook_id, new.site_url, new.post_id, *under_way)
     job = Job(
         id=uuid.uuid4().hex,
         webhook_id=new.webhook_id,
@@ -393,11 +387,12 @@ def _create(
         error_kind=None,
         run_id=run_id,
     )
-    db.execute(
+    inserted = db.execute(
         "INSERT INTO jobs (id, webhook_id, site_url, post_id, post_type, title, "
         "excerpt, slug, state, created_at, updated_at, request, replace_image, "
         "context, options, run_id) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? "
+        f"WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE {exists})",
         (
             job.id,
             job.webhook_id,
@@ -415,9 +410,17 @@ def _create(
             job.context,
             job.options,
             run_id,
+            *exists_args,
         ),
-    )
-    return job, True
+    ).rowcount
+    if inserted:
+        return job, True
+    existing = db.execute(
+        f"SELECT * FROM jobs WHERE {exists} ORDER BY created_at LIMIT 1", exists_args
+    ).fetchone()
+    if new.replace_image and not existing["replace_image"]:
+        existing = _make_replacing(db, existing["id"], new, now)
+    return _job(existing), False
 
 
 def _make_replacing(db: sqlite3.Connection, job_id: str, new: NewJob, now: float) -> sqlite3.Row:
