@@ -15,6 +15,7 @@ from contextvars import ContextVar, Token
 from pathlib import Path
 
 from bridge import logcontext
+from bridge.buffered_counters import buffered
 from bridge.events import MetricsStore, metrics_store
 from bridge.storage import STORE_ERRORS
 
@@ -104,16 +105,20 @@ def credits(provider: str, remaining: int | None) -> None:
 
 
 def rejected(path: Path, endpoint: str, reason: str) -> None:
-    """The web side refused a request to ``endpoint`` (``reason``: the ``error`` code)."""
+    """The web side refused a request to ``endpoint`` (``reason``: the ``error`` code).
+
+    Counted in memory and written within ``bridge.buffered_counters.FLUSH_SECONDS``: a flood
+    of refused requests costs no store write each."""
     try:
-        metrics_store(path).increment(REJECTED, {"endpoint": endpoint, "reason": reason})
+        buffered(metrics_store(path)).increment(REJECTED, {"endpoint": endpoint, "reason": reason})
     except STORE_ERRORS as exc:
         log.warning("metrics: could not record a refused request (%s)", exc)
 
 
 def duplicate(path: Path, site: str) -> None:
-    """A webhook named a job that exists (a redelivery, or a post with a job under way)."""
+    """A webhook named a job that exists (a redelivery, or a post with a job under way);
+    counted in memory like :func:`rejected`."""
     try:
-        metrics_store(path).increment(DUPLICATES, {"site": site})
+        buffered(metrics_store(path)).increment(DUPLICATES, {"site": site})
     except STORE_ERRORS as exc:
         log.warning("metrics: could not record a duplicate webhook (%s)", exc)
