@@ -44,7 +44,7 @@ def create_app(
         settings=settings,
         store=store,
         queue=queue,
-        enqueuer=BackgroundEnqueuer(queue.enqueue),
+        enqueuer=BackgroundEnqueuer(queue.enqueue, queue.enqueue_many),
         sites=SiteRouter(SiteRegistry.from_settings(settings)),
         clients=clients,
         metrics=backend.metrics(),

@@ -14,17 +14,34 @@ import logging
 import os
 import queue
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 
 log = logging.getLogger(__name__)
 DRAIN_SECONDS = 10.0
+MAX_BATCH = 256
+"""Most job ids handed over in one ``enqueue_many`` call."""
+GATHER_SECONDS = 0.005
+"""After waking for a job id, how long the thread lets more arrive before handing them over:
+under load, request threads then add ids without waking it for each one."""
 
 
 class BackgroundEnqueuer:
-    """Hands job ids to ``enqueue`` from one thread per process, in the order submitted."""
+    """Hands job ids to ``enqueue`` from one thread per process, in the order submitted.
 
-    def __init__(self, enqueue: Callable[[str], None]) -> None:
+    With ``enqueue_many``, the ids that arrive within ``GATHER_SECONDS`` of the first (or
+    while the thread was busy) go together in one call (with the SQLite queue: one
+    transaction), so under load the thread wakes and writes once per batch instead of once per
+    job; if that call fails, each id is tried alone.
+    """
+
+    def __init__(
+        self,
+        enqueue: Callable[[str], None],
+        enqueue_many: Callable[[Sequence[str]], None] | None = None,
+    ) -> None:
         self._enqueue = enqueue
+        self._enqueue_many = enqueue_many
         self._lock = threading.Lock()
         self._idle = threading.Condition()
         self._unfinished = 0
@@ -62,13 +79,31 @@ class BackgroundEnqueuer:
 
     def _serve(self, pending: queue.SimpleQueue[str]) -> None:
         while True:
-            job_id = pending.get()
+            batch = [pending.get()]
+            if self._enqueue_many is not None:
+                time.sleep(GATHER_SECONDS)
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(pending.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._hand_over(batch)
+            finally:
+                with self._idle:
+                    self._unfinished -= len(batch)
+                    if self._unfinished == 0:
+                        self._idle.notify_all()
+
+    def _hand_over(self, batch: list[str]) -> None:
+        if self._enqueue_many is not None and len(batch) > 1:
+            try:
+                self._enqueue_many(batch)
+                return
+            except Exception as exc:
+                log.warning("%s job ids not queued together (%s); trying each", len(batch), exc)
+        for job_id in batch:
             try:
                 self._enqueue(job_id)
             except Exception as exc:
                 log.warning("job %s not queued now (%s); the sweep will queue it", job_id, exc)
-            finally:
-                with self._idle:
-                    self._unfinished -= 1
-                    if self._unfinished == 0:
-                        self._idle.notify_all()

@@ -7,9 +7,11 @@ lock and finds its write already committed by the previous holder returns at onc
 load most callers wait once and never commit themselves.
 
 A caller of :meth:`GroupCommit.run` returns only once the transaction holding its write has
-committed. Each write runs under a savepoint of its own: one that raises is rolled back alone
-and its caller gets the exception, while the rest of the batch commits. A failed ``COMMIT``
-fails every caller of that batch.
+committed. A write that raises is rolled back alone and its caller gets the exception, while
+the rest of the batch commits; a failed ``COMMIT`` fails every caller of that batch. The usual
+batch, where no write raises, runs its writes one after the other; only when one raises is
+the transaction rolled back and the batch run again, each write under a savepoint of its own.
+So a write may run twice (the first run undone): it must only act on the database it is given.
 
 The connection and the locks belong to the process that made them: after a ``fork`` (gunicorn
 starts its workers that way) the child makes its own on first use.
@@ -119,15 +121,10 @@ def _write_lock(fd: int) -> Iterator[None]:
 def _transaction(db: sqlite3.Connection, batch: list[_Write[Any]]) -> None:
     try:
         db.execute("BEGIN IMMEDIATE")
-        for item in batch:
-            db.execute("SAVEPOINT one_write")
-            try:
-                item.result = item.write(db)
-            except Exception as exc:
-                db.execute("ROLLBACK TO one_write")
-                item.error = exc
-            finally:
-                db.execute("RELEASE one_write")
+        if not _all_succeed(db, batch):
+            db.execute("ROLLBACK")
+            db.execute("BEGIN IMMEDIATE")
+            _each_under_savepoint(db, batch)
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
@@ -135,6 +132,29 @@ def _transaction(db: sqlite3.Connection, batch: list[_Write[Any]]) -> None:
         raise
     for item in batch:
         item.done = True
+
+
+def _all_succeed(db: sqlite3.Connection, batch: list[_Write[Any]]) -> bool:
+    """Runs every write; False as soon as one raises (the caller rolls the batch back)."""
+    for item in batch:
+        try:
+            item.result = item.write(db)
+        except Exception:
+            return False
+    return True
+
+
+def _each_under_savepoint(db: sqlite3.Connection, batch: list[_Write[Any]]) -> None:
+    """Runs every write under a savepoint of its own: one that raises is undone alone."""
+    for item in batch:
+        db.execute("SAVEPOINT one_write")
+        try:
+            item.result, item.error = item.write(db), None
+        except Exception as exc:
+            db.execute("ROLLBACK TO one_write")
+            item.result, item.error = None, exc
+        finally:
+            db.execute("RELEASE one_write")
 
 
 def _settle(batch: list[_Write[Any]], exc: BaseException) -> None:

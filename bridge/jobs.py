@@ -227,8 +227,7 @@ class JobStore:
         Concurrent calls share one transaction (group commit); each returns once that
         transaction has committed, so the job is on disk.
         """
-        row, created = self._writer.run(lambda db: _create(db, new, run_id, time.time()))
-        return _job(row), created
+        return self._writer.run(lambda db: _create(db, new, run_id, time.time()))
 
     def create_many(
         self, news: Iterable[NewJob], *, run_id: str | None = None
@@ -238,12 +237,12 @@ class JobStore:
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
-                rows = [_create(db, new, run_id, now) for new in news]
+                made = [_create(db, new, run_id, now) for new in news]
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-        return [(_job(row), created) for row, created in rows]
+        return made
 
     def get(self, job_id: str) -> Job | None:
         with self._connect() as db:
@@ -366,46 +365,77 @@ def _set(db: sqlite3.Connection, job_id: str, changes: dict[str, Any]) -> None:
 
 def _create(
     db: sqlite3.Connection, new: NewJob, run_id: str | None, now: float
-) -> tuple[sqlite3.Row, bool]:
-    """Inserts the job unless it exists (see ``JobStore.create``); inside a transaction."""
+) -> tuple[Job, bool]:
+    """Inserts the job unless it exists (see ``JobStore.create``); inside a transaction.
+
+    Every webhook pays for this, so a new job costs one statement (the insert checks that no
+    job exists) and is returned as inserted, without reading it back.
+    """
     under_way = (*ACTIVE_STATES, JobState.WAITING) if run_id else ACTIVE_STATES
     marks = ", ".join("?" * len(under_way))
-    existing = db.execute(
-        "SELECT * FROM jobs WHERE webhook_id = ? OR (site_url = ? AND post_id = ? "
-        f"AND state IN ({marks})) ORDER BY created_at LIMIT 1",
-        (new.webhook_id, new.site_url, new.post_id, *under_way),
-    ).fetchone()
-    if existing is not None:
-        if new.replace_image and not existing["replace_image"]:
-            existing = _make_replacing(db, existing["id"], new, now)
-        return existing, False
-    job_id = uuid.uuid4().hex
-    db.execute(
+    exists = f"webhook_id = ? OR (site_url = ? AND post_id = ? AND state IN ({marks}))"
+    exists_args = (new.webhook_id, new.site_url, new.post_id, *under_way)
+    job = Job(
+        id=uuid.uuid4().hex,
+        webhook_id=new.webhook_id,
+        site_url=new.site_url,
+        post_id=new.post_id,
+        post_type=new.post_type,
+        title=new.title,
+        excerpt=new.excerpt,
+        slug=new.slug,
+        state=JobState.WAITING if run_id else JobState.QUEUED,
+        attempts=0,
+        provider=None,
+        provider_ref=None,
+        image_path=None,
+        attachment_id=None,
+        error=None,
+        created_at=now,
+        updated_at=now,
+        request=new.request,
+        replace_image=new.replace_image,
+        context=new.context,
+        options=new.options,
+        start_media=None,
+        start_media_generated=False,
+        error_kind=None,
+        run_id=run_id,
+    )
+    inserted = db.execute(
         "INSERT INTO jobs (id, webhook_id, site_url, post_id, post_type, title, "
         "excerpt, slug, state, created_at, updated_at, request, replace_image, "
         "context, options, run_id) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? "
+        f"WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE {exists})",
         (
-            job_id,
-            new.webhook_id,
-            new.site_url,
-            new.post_id,
-            new.post_type,
-            new.title,
-            new.excerpt,
-            new.slug,
-            JobState.WAITING if run_id else JobState.QUEUED,
+            job.id,
+            job.webhook_id,
+            job.site_url,
+            job.post_id,
+            job.post_type,
+            job.title,
+            job.excerpt,
+            job.slug,
+            job.state.value,
             now,
             now,
-            new.request,
-            int(new.replace_image),
-            new.context,
-            new.options,
+            job.request,
+            int(job.replace_image),
+            job.context,
+            job.options,
             run_id,
+            *exists_args,
         ),
-    )
-    row: sqlite3.Row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-    return row, True
+    ).rowcount
+    if inserted:
+        return job, True
+    existing = db.execute(
+        f"SELECT * FROM jobs WHERE {exists} ORDER BY created_at LIMIT 1", exists_args
+    ).fetchone()
+    if new.replace_image and not existing["replace_image"]:
+        existing = _make_replacing(db, existing["id"], new, now)
+    return _job(existing), False
 
 
 def _make_replacing(db: sqlite3.Connection, job_id: str, new: NewJob, now: float) -> sqlite3.Row:

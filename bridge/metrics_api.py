@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from bridge import recorders
+from bridge.buffered_counters import flush_all
 from bridge.config import Settings
 from bridge.metrics import render
 from bridge.services import Services
@@ -34,6 +35,7 @@ def scrape() -> ResponseReturnValue:
         response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
     huey = services.queue.huey
+    flush_all()  # this process's counts of refused and duplicate webhooks, written now
     try:
         body = render(
             services.store,

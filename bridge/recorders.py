@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar, Token
 
 from bridge import logcontext
+from bridge.buffered_counters import buffered
 from bridge.events import Metrics
 from bridge.storage import STORE_ERRORS
 
@@ -106,12 +107,18 @@ def credits(provider: str, remaining: int | None) -> None:
 
 
 def rejected(metrics: Metrics, endpoint: str, reason: str) -> None:
-    """The web side refused a request to ``endpoint`` (``reason``: the ``error`` code)."""
+    """The web side refused a request to ``endpoint`` (``reason``: the ``error`` code).
+
+    Counted in memory and written within ``bridge.buffered_counters.FLUSH_SECONDS``: a flood
+    of refused requests costs no store write each."""
     labels = {"endpoint": endpoint, "reason": reason}
-    _record("a refused request", lambda store: store.increment(REJECTED, labels), metrics)
+    _record("a refused request", lambda store: buffered(store).increment(REJECTED, labels), metrics)
 
 
 def duplicate(metrics: Metrics, site: str) -> None:
-    """A webhook named a job that exists (a redelivery, or a post with a job under way)."""
+    """A webhook named a job that exists (a redelivery, or a post with a job under way);
+    counted in memory like :func:`rejected`."""
     labels = {"site": site}
-    _record("a duplicate webhook", lambda store: store.increment(DUPLICATES, labels), metrics)
+    _record(
+        "a duplicate webhook", lambda store: buffered(store).increment(DUPLICATES, labels), metrics
+    )

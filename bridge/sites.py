@@ -42,6 +42,8 @@ class PromptDefaults:
             template = self.template
         if self.style and (self.override or not style):
             style = self.style
+        if template == options.prompt_template and style == options.style:
+            return options
         return replace(options, prompt_template=template, style=style)
 
 
@@ -81,7 +83,8 @@ class Site:
         """The options a job of this site runs with: the request's, with the site's prompt
         defaults and the smaller of the two daily caps (0 counts as no cap)."""
         caps = [cap for cap in (options.daily_cap, self.daily_cap) if cap > 0]
-        return replace(self.prompt.apply(options), daily_cap=min(caps, default=0))
+        applied, cap = self.prompt.apply(options), min(caps, default=0)
+        return applied if applied.daily_cap == cap else replace(applied, daily_cap=cap)
 
     def settings(self, base: Settings) -> Settings:
         """``base`` as this site's jobs see it: its URL, credentials, transport, provider

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from huey import Huey, crontab
 from huey.exceptions import RetryTask
+from huey.storage import SqliteStorage
 
 from bridge.backends import Backend, create_backend
 from bridge.backfill import Feeder
@@ -59,6 +60,22 @@ class JobQueue:
 
     def enqueue(self, job_id: str) -> None:
         self.run_job(job_id)
+
+    def enqueue_many(self, job_ids: Sequence[str]) -> None:
+        """``enqueue`` for each job, in order; with the SQLite queue in one transaction (the
+        statement of huey's ``SqliteStorage.enqueue``, for many rows)."""
+        storage = self.huey.storage
+        if self.huey.immediate or not isinstance(storage, SqliteStorage):
+            for job_id in job_ids:
+                self.enqueue(job_id)
+            return
+        rows = []
+        for job_id in job_ids:
+            task = self.run_job.s(job_id)
+            data = storage.to_blob(self.huey.serialize_task(task))
+            rows.append((storage.name, data, task.priority or 0))
+        with storage.db(commit=True) as cursor:
+            cursor.executemany("insert into task (queue, data, priority) values (?, ?, ?)", rows)
 
     def enqueue_first(self, job_id: str) -> None:
         """Queues the job ahead of those queued with ``enqueue`` (a job whose turn came)."""

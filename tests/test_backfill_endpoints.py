@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import sqlite3
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -47,8 +47,14 @@ def site() -> Site:
 
 
 @pytest.fixture
-def app(settings: Settings, site: Site) -> Flask:
-    return create_app(settings, missing_posts=site)
+def windowed(settings: Settings) -> Settings:
+    """A window of 4 jobs, fewer than the 6 posts the site lists."""
+    return replace(settings, backfill_window=4)
+
+
+@pytest.fixture
+def app(windowed: Settings, site: Site) -> Flask:
+    return create_app(windowed, missing_posts=site)
 
 
 @pytest.fixture
@@ -77,14 +83,14 @@ def call(
 
 
 def test_a_signed_start_records_the_run_and_queues_only_the_window(
-    app: Flask, client: FlaskClient, secret: str, settings: Settings
+    app: Flask, client: FlaskClient, secret: str, windowed: Settings
 ) -> None:
     response = call(client, secret, "POST", "/backfills", start_body())
     assert response.status_code == 201
     run = response.get_json()
     assert run["state"] == "running"
     assert (run["total"], run["done"], run["failed"], run["remaining"]) == (6, 0, 0, 6)
-    assert _queued(app) == settings.backfill_window == 4
+    assert _queued(app) == windowed.backfill_window == 4
     again = call(client, secret, "GET", f"/backfills/{run['id']}")
     assert again.status_code == 200 and again.get_json()["total"] == 6
 

@@ -96,3 +96,16 @@ def test_when_the_database_cannot_be_opened_every_caller_gets_the_error(tmp_path
     for future in futures:
         with pytest.raises(sqlite3.OperationalError, match="unable to open"):
             future.result()
+
+
+@pytest.mark.parametrize("run_id", [None, "run-1"])
+def test_the_job_create_answers_is_the_job_recorded(tmp_path: Path, run_id: str | None) -> None:
+    """create answers without reading the new row back: what it says must be what is stored."""
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    new = NewJob(
+        "msg_1", SITE, 1, "page", "T", "E", "s", "post.regenerate", True, '{"a": 1}', '{"b": 2}'
+    )
+    job, created = store.create(new, run_id=run_id)
+    assert created
+    assert store.get(job.id) == job
+    assert store.create(new, run_id=run_id) == (job, False)

@@ -59,7 +59,7 @@ def test_a_new_bridge_reports_zero_jobs_and_no_worker(client: FlaskClient) -> No
 
 
 def test_webhooks_show_as_jobs_by_state_queue_depth_and_outcomes(
-    client: FlaskClient, secret: str
+    app: Flask, client: FlaskClient, secret: str
 ) -> None:
     for post_id in (1, 2):
         body, headers = signed(secret, event(post_id=post_id))
@@ -68,6 +68,7 @@ def test_webhooks_show_as_jobs_by_state_queue_depth_and_outcomes(
     body, headers = signed(secret, event(post_id=3))
     client.post("/webhook", data=body, headers={**headers, "webhook-signature": "v1,AAAA"})
     client.post("/webhook", data=body, headers={})
+    assert app.extensions["bridge"].enqueuer.flush(timeout=30)  # jobs reach huey's queue
 
     figures = samples(client)
     assert figures[key("bridge_jobs", site=SITE, state="queued")] == 2

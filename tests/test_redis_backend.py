@@ -33,10 +33,8 @@ def _no_ids_left_behind() -> Iterator[None]:
 def test_two_web_apps_with_separate_data_dirs_share_one_job_per_post(
     redis_settings: Settings, tmp_path: Path, secret: str
 ) -> None:
-    apps = [
-        create_app(replace(redis_settings, data_dir=tmp_path / name)).test_client()
-        for name in ("web-a", "web-b")
-    ]
+    flasks = [create_app(replace(redis_settings, data_dir=tmp_path / name)) for name in ("a", "b")]
+    apps = [flask.test_client() for flask in flasks]
     answers = []
     for client in apps:
         body, headers = signed(secret, event(post_id=5))
@@ -44,7 +42,10 @@ def test_two_web_apps_with_separate_data_dirs_share_one_job_per_post(
     assert [answer.status_code for answer in answers] == [202, 200]
     job_id = answers[0].get_json()["job_id"]
     assert answers[1].get_json() == {"job_id": job_id, "status": "queued", "duplicate": True}
-    assert not (tmp_path / "web-a" / "queue.sqlite3").exists()
+    for flask in flasks:
+        assert flask.extensions["bridge"].enqueuer.flush(timeout=30)
+    assert flasks[1].extensions["bridge"].queue.queued_job_ids() == {job_id}, "queued once"
+    assert not (tmp_path / "a" / "queue.sqlite3").exists()
     assert apps[1].get("/healthz").get_json() == {"status": "ok"}
 
 
