@@ -242,8 +242,16 @@ function validate_setting( $key, $value ) {
  * @return array{enabled: bool, bridge_url: string, secret: string, trigger: string, only_missing: bool, post_types: string[], prompt_template: string, style: string, width: int, height: int, format: string, quality: int, alt_template: string, title_template: string, caption_template: string, replaced_image: string, fallback_title_card: bool, price_per_image: float, daily_cap: int}
  */
 function get_plugin_settings() {
-	$stored   = get_option( FIB_OPTION, array() );
-	$stored   = is_array( $stored ) ? $stored : array();
+	static $last_stored = null, $last_settings = null;
+
+	$stored = get_option( FIB_OPTION, array() );
+	$stored = is_array( $stored ) ? $stored : array();
+	// A save reads the settings several times: the same stored option gives the same settings
+	// (checked by value, so a change or another site of the network is read afresh).
+	if ( $stored === $last_stored ) {
+		return $last_settings;
+	}
+
 	$settings = default_settings();
 
 	foreach ( $settings as $key => $default ) {
@@ -262,6 +270,9 @@ function get_plugin_settings() {
 			$settings[ $key ] = is_wp_error( $clean ) ? $default : $clean;
 		}
 	}
+
+	$last_stored   = $stored;
+	$last_settings = $settings;
 
 	return $settings;
 }
