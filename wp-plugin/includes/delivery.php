@@ -59,46 +59,62 @@ const FIB_SWEEP_BATCH = 50;
  * @return void
  */
 function queue_delivery( \WP_Post $post, $type ) {
-	$delivery         = pending_delivery( $post->ID ) ?? new_delivery( $type );
+	$post_id          = (int) $post->ID;
+	$delivery         = pending_delivery( $post_id ) ?? new_delivery( $type );
 	$delivery['type'] = $type;
 	$delivery['next'] = time() + redelivery_delay( max( 1, $delivery['attempts'] ) );
-	write_post_meta( $post->ID, FIB_DELIVERY_META, $delivery );
-	mark_queued( $post->ID );
+
+	// The status last: whoever reads "Queued" finds the delivery recorded.
+	$writes = array( FIB_DELIVERY_META => $delivery ) + queued_status_fields( $post_id );
+	// Every key is looked up before the first write, from the meta cache the save has read:
+	// each write empties that cache, and a look-up after it would cost a query.
+	$exists = array();
+	foreach ( array_keys( $writes ) as $key ) {
+		$exists[ $key ] = metadata_exists( 'post', $post_id, $key );
+	}
+	foreach ( $writes as $key => $value ) {
+		write_post_meta( $post_id, $key, $value, $exists[ $key ] );
+	}
+
 	if ( ! wp_next_scheduled( FIB_SWEEP_HOOK ) ) {
 		wp_schedule_single_event( $delivery['next'], FIB_SWEEP_HOOK );
 	}
 
-	deliveries_at_shutdown( (int) $post->ID );
+	deliveries_at_shutdown( $post_id );
 }
 
 /**
- * Marks a post "Queued" for the editor. Writes only what changes: a new post gets one row,
- * _fib_status; a message, job id or error kind left from an earlier job is emptied. The bridge's answer
- * fills in the job id and the time.
+ * The meta that marks a post "Queued" for the editor, only what changes: a new post gets one
+ * row, _fib_status; a message, job id or error kind left from an earlier job is emptied. The
+ * bridge's answer fills in the job id and the time.
  *
  * @param int $post_id Post ID.
- * @return void
+ * @return array<string, string> Meta key => value to write, _fib_status last.
  */
-function mark_queued( $post_id ) {
+function queued_status_fields( $post_id ) {
+	$fields = array();
 	foreach ( array( '_fib_message', '_fib_job_id', '_fib_error_kind' ) as $key ) {
 		if ( '' !== get_post_meta( $post_id, $key, true ) ) {
-			update_post_meta( $post_id, $key, '' );
+			$fields[ $key ] = '';
 		}
 	}
-	write_post_meta( $post_id, '_fib_status', 'queued' );
+	$fields['_fib_status'] = 'queued';
+
+	return $fields;
 }
 
 /**
- * update_post_meta() without its look-up query when the post has no such key yet, as the meta
- * cache (read by the save already) tells: one INSERT instead of a SELECT and an INSERT.
+ * Writes one meta value: add_post_meta() when the post has no such key (one INSERT, without
+ * update_post_meta()'s look-up query), update_post_meta() otherwise.
  *
  * @param int    $post_id Post ID.
  * @param string $key     Meta key.
  * @param mixed  $value   Value, unslashed.
+ * @param bool   $exists  Whether the post has the key already.
  * @return void
  */
-function write_post_meta( $post_id, $key, $value ) {
-	if ( metadata_exists( 'post', $post_id, $key ) ) {
+function write_post_meta( $post_id, $key, $value, $exists ) {
+	if ( $exists ) {
 		update_post_meta( $post_id, $key, wp_slash( $value ) );
 		return;
 	}

@@ -22,41 +22,63 @@ const FIB_OPTION = 'fib_settings';
 const FIB_PAGE_SLUG = 'featured-image-bridge';
 
 /**
- * Registers every hook of the plugin. This is the plugin's whole surface.
+ * Whether this request loads the files of the admin screens and their actions: in the admin
+ * (admin-post.php and admin-ajax.php included) and on the command line (WP-CLI, scripts), not
+ * for the saves, REST requests, cron runs and pages every other request is.
+ *
+ * @return bool
+ */
+function loads_admin_files() {
+	return is_admin() || 'cli' === PHP_SAPI;
+}
+
+/**
+ * Registers every hook of the plugin. This is the plugin's whole surface: first what every
+ * request needs, then the admin screens' hooks, registered where their files are loaded.
  *
  * @return void
  */
 function init_hooks() {
-	$settings_link_hook = 'plugin_action_links_' . plugin_basename( FIB_PLUGIN_FILE );
-
+	// Saves, the status meta, the delivery of the webhooks, cron, the REST routes, networks.
 	add_action( 'init',                             __NAMESPACE__ . '\register_status_meta' );
-	add_action( 'admin_init',                       __NAMESPACE__ . '\register_settings' );
-	add_action( 'admin_menu',                       __NAMESPACE__ . '\add_settings_page' );
-	add_action( 'admin_post_fib_regenerate_secret', __NAMESPACE__ . '\handle_regenerate_secret' );
-	add_action( 'admin_post_fib_test_connection',   __NAMESPACE__ . '\handle_test_connection' );
-	add_action( 'add_meta_boxes',                   __NAMESPACE__ . '\add_status_meta_box' );
-	add_action( 'post_submitbox_misc_actions',      __NAMESPACE__ . '\render_skip_checkbox' );
 	add_action( 'save_post',                        __NAMESPACE__ . '\save_skip_checkbox' );
 	add_action( 'wp_after_insert_post',             __NAMESPACE__ . '\maybe_send_webhook', 10, 4 );
 	add_action( FIB_REDELIVER_HOOK,                 __NAMESPACE__ . '\redeliver' );
 	add_filter( 'rest_pre_serve_request',           __NAMESPACE__ . '\buffer_rest_response' );
 	add_action( 'shutdown',                         __NAMESPACE__ . '\send_deliveries_at_shutdown', 0 );
 	add_action( FIB_SWEEP_HOOK,                     __NAMESPACE__ . '\send_due_deliveries' );
-	add_action( 'admin_menu',                       __NAMESPACE__ . '\add_backfill_page' );
-	add_action( 'admin_enqueue_scripts',            __NAMESPACE__ . '\enqueue_backfill_script' );
-	add_action( 'admin_post_fib_backfill_start',    __NAMESPACE__ . '\handle_backfill_start' );
-	add_action( 'wp_ajax_fib_backfill_status',      __NAMESPACE__ . '\ajax_backfill_status' );
-	add_action( 'wp_ajax_fib_backfill_control',     __NAMESPACE__ . '\ajax_backfill_control' );
-	add_filter( $settings_link_hook,                __NAMESPACE__ . '\add_settings_link' );
+	add_action( 'rest_api_init',                    __NAMESPACE__ . '\load_rest_routes' );
 	add_action( 'wp_initialize_site',               __NAMESPACE__ . '\initialize_new_site', 11 );
 
 	// Provider faults the admin must fix (key, workflow): followed from the status the bridge writes.
 	add_action( 'added_post_meta',                  __NAMESPACE__ . '\note_provider_outcome', 10, 3 );
 	add_action( 'updated_post_meta',                __NAMESPACE__ . '\note_provider_outcome', 10, 3 );
+
+	if ( defined( 'WP_CLI' ) && WP_CLI ) {
+		\WP_CLI::add_command( 'fib', __NAMESPACE__ . '\Cli_Command' );
+	}
+
+	if ( ! loads_admin_files() ) {
+		return;
+	}
+
+	// Settings, Test connection, Tools → Backfill, and the admin notices.
+	add_action( 'admin_init',                       __NAMESPACE__ . '\register_settings' );
+	add_action( 'admin_menu',                       __NAMESPACE__ . '\add_settings_page' );
+	add_action( 'admin_post_fib_regenerate_secret', __NAMESPACE__ . '\handle_regenerate_secret' );
+	add_action( 'admin_post_fib_test_connection',   __NAMESPACE__ . '\handle_test_connection' );
+	add_action( 'admin_menu',                       __NAMESPACE__ . '\add_backfill_page' );
+	add_action( 'admin_enqueue_scripts',            __NAMESPACE__ . '\enqueue_backfill_script' );
+	add_action( 'admin_post_fib_backfill_start',    __NAMESPACE__ . '\handle_backfill_start' );
+	add_action( 'wp_ajax_fib_backfill_status',      __NAMESPACE__ . '\ajax_backfill_status' );
+	add_action( 'wp_ajax_fib_backfill_control',     __NAMESPACE__ . '\ajax_backfill_control' );
+	add_filter( 'plugin_action_links_' . plugin_basename( FIB_PLUGIN_FILE ), __NAMESPACE__ . '\add_settings_link' );
 	add_action( 'admin_notices',                    __NAMESPACE__ . '\show_provider_alert_notice' );
 
-	// Editor actions: regenerate from the block editor, the classic editor and the posts list.
-	add_action( 'rest_api_init',                    __NAMESPACE__ . '\register_post_routes' );
+	// Editor actions: the status box, the opt-out, regenerate from the block editor, the
+	// classic editor and the posts list.
+	add_action( 'add_meta_boxes',                   __NAMESPACE__ . '\add_status_meta_box' );
+	add_action( 'post_submitbox_misc_actions',      __NAMESPACE__ . '\render_skip_checkbox' );
 	add_action( 'enqueue_block_editor_assets',      __NAMESPACE__ . '\enqueue_editor_panel' );
 	add_action( 'admin_enqueue_scripts',            __NAMESPACE__ . '\enqueue_admin_assets' );
 	add_action( 'admin_post_fib_regenerate',        __NAMESPACE__ . '\handle_regenerate_action' );
@@ -70,10 +92,17 @@ function init_hooks() {
 	add_action( 'manage_pages_custom_column',       __NAMESPACE__ . '\render_image_column', 10, 2 );
 	add_filter( 'post_row_actions',                 __NAMESPACE__ . '\add_row_action', 10, 2 );
 	add_filter( 'page_row_actions',                 __NAMESPACE__ . '\add_row_action', 10, 2 );
+}
 
-	if ( defined( 'WP_CLI' ) && WP_CLI ) {
-		\WP_CLI::add_command( 'fib', __NAMESPACE__ . '\Cli_Command' );
-	}
+/**
+ * Action rest_api_init: loads the plugin's REST routes (rest.php) and registers them. Only
+ * requests that build the REST server compile that file.
+ *
+ * @return void
+ */
+function load_rest_routes() {
+	require_once FIB_PLUGIN_DIR . '/includes/rest.php';
+	register_post_routes();
 }
 
 /**

@@ -105,13 +105,12 @@ function numeric_bounds() {
 const FIB_TEMPLATE_MAX = 2000;
 
 /**
- * Validates one setting.
+ * The label of a validated setting, for its error messages.
  *
- * @param string $key   Setting key (not enabled, only_missing, fallback_title_card or secret).
- * @param mixed  $value Raw value.
- * @return mixed|\WP_Error The clean value, or WP_Error with a message for the settings page.
+ * @param string $key Setting key.
+ * @return string
  */
-function validate_setting( $key, $value ) {
+function setting_label( $key ) {
 	$labels = array(
 		'trigger'          => __( 'Trigger', 'featured-image-bridge' ),
 		'format'           => __( 'Format', 'featured-image-bridge' ),
@@ -127,6 +126,17 @@ function validate_setting( $key, $value ) {
 		'daily_cap'        => __( 'Daily cap', 'featured-image-bridge' ),
 	);
 
+	return $labels[ $key ] ?? $key;
+}
+
+/**
+ * Validates one setting.
+ *
+ * @param string $key   Setting key (not enabled, only_missing, fallback_title_card or secret).
+ * @param mixed  $value Raw value.
+ * @return mixed|\WP_Error The clean value, or WP_Error with a message for the settings page.
+ */
+function validate_setting( $key, $value ) {
 	switch ( $key ) {
 		case 'bridge_url':
 			$url = is_string( $value ) ? trim( $value ) : '';
@@ -150,7 +160,7 @@ function validate_setting( $key, $value ) {
 				sprintf(
 					/* translators: 1: setting label, 2: comma-separated list of accepted values. */
 					__( '"%1$s" must be one of: %2$s.', 'featured-image-bridge' ),
-					$labels[ $key ],
+					setting_label( $key ),
 					implode( ', ', array_keys( setting_choices( $key ) ) )
 				)
 			);
@@ -202,7 +212,7 @@ function validate_setting( $key, $value ) {
 					sprintf(
 						/* translators: %s: setting label. */
 						__( '"%s" may have at most 500 characters.', 'featured-image-bridge' ),
-						$labels[ $key ]
+						setting_label( $key )
 					)
 				);
 			}
@@ -224,7 +234,7 @@ function validate_setting( $key, $value ) {
 					sprintf(
 						/* translators: 1: setting label, 2: minimum, 3: maximum. */
 						$is_integer ? __( '%1$s must be a whole number from %2$s to %3$s.', 'featured-image-bridge' ) : __( '%1$s must be a number from %2$s to %3$s.', 'featured-image-bridge' ),
-						$labels[ $key ],
+						setting_label( $key ),
 						$min,
 						$max
 					)
@@ -242,8 +252,16 @@ function validate_setting( $key, $value ) {
  * @return array{enabled: bool, bridge_url: string, secret: string, trigger: string, only_missing: bool, post_types: string[], prompt_template: string, style: string, width: int, height: int, format: string, quality: int, alt_template: string, title_template: string, caption_template: string, replaced_image: string, fallback_title_card: bool, price_per_image: float, daily_cap: int}
  */
 function get_plugin_settings() {
-	$stored   = get_option( FIB_OPTION, array() );
-	$stored   = is_array( $stored ) ? $stored : array();
+	static $last_stored = null, $last_settings = null;
+
+	$stored = get_option( FIB_OPTION, array() );
+	$stored = is_array( $stored ) ? $stored : array();
+	// A save reads the settings several times: the same stored option gives the same settings
+	// (checked by value, so a change or another site of the network is read afresh).
+	if ( $stored === $last_stored ) {
+		return $last_settings;
+	}
+
 	$settings = default_settings();
 
 	foreach ( $settings as $key => $default ) {
@@ -257,11 +275,14 @@ function get_plugin_settings() {
 		} elseif ( 'post_types' === $key ) {
 			// Not validated here: post types registered late must not be lost before init.
 			$settings[ $key ] = is_array( $stored[ $key ] ) ? array_values( array_map( 'strval', $stored[ $key ] ) ) : $default;
-		} else {
+		} elseif ( $stored[ $key ] !== $default ) { // The default needs no validation.
 			$clean            = validate_setting( $key, $stored[ $key ] );
 			$settings[ $key ] = is_wp_error( $clean ) ? $default : $clean;
 		}
 	}
+
+	$last_stored   = $stored;
+	$last_settings = $settings;
 
 	return $settings;
 }

@@ -325,6 +325,10 @@ function handle_response( $post_id, $response, $bridge_url ) {
 /**
  * Writes the generation status meta of a post.
  *
+ * The post's meta is read once before the writes (each write empties the post's meta cache,
+ * and a read after it costs a query), and a value that would not change is not written: the
+ * same value, or '' for a key the post does not have (get_post_meta() reads '' either way).
+ *
  * @param int    $post_id Post ID.
  * @param string $status  One of the statuses accepted by sanitize_status().
  * @param string $message Human-readable message, '' for none.
@@ -332,10 +336,29 @@ function handle_response( $post_id, $response, $bridge_url ) {
  * @return void
  */
 function record_status( $post_id, $status, $message, $job_id = '' ) {
-	// update_post_meta() unslashes its value, so slash it to keep backslashes in messages.
-	update_post_meta( $post_id, '_fib_status', $status );
-	update_post_meta( $post_id, '_fib_message', wp_slash( $message ) );
-	update_post_meta( $post_id, '_fib_job_id', wp_slash( $job_id ) );
-	update_post_meta( $post_id, '_fib_updated', gmdate( 'Y-m-d\TH:i:s\Z' ) );
-	delete_post_meta( $post_id, '_fib_error_kind' );
+	$fields = array(
+		'_fib_status'  => $status,
+		'_fib_message' => $message,
+		'_fib_job_id'  => $job_id,
+		'_fib_updated' => gmdate( 'Y-m-d\TH:i:s\Z' ),
+	);
+	$stored = get_post_meta( $post_id );
+	$stored = is_array( $stored ) ? $stored : array();
+
+	foreach ( $fields as $key => $value ) {
+		$current = $stored[ $key ] ?? null;
+		if ( null === $current ? '' === $value : array( $value ) === $current ) {
+			continue;
+		}
+		// Slashed: the meta functions unslash their value, which would lose backslashes in messages.
+		if ( null === $current ) {
+			// Unique: the bridge may have written the key since the read; its value stands.
+			add_post_meta( $post_id, $key, wp_slash( $value ), true );
+		} else {
+			update_post_meta( $post_id, $key, wp_slash( $value ) );
+		}
+	}
+	if ( isset( $stored['_fib_error_kind'] ) ) {
+		delete_post_meta( $post_id, '_fib_error_kind' );
+	}
 }
