@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from prometheus_client.parser import text_string_to_metric_families
 
 from bridge import logcontext, recorders
 from bridge.app import create_app
@@ -18,11 +17,11 @@ from bridge.metrics_api import exposure_warning
 from bridge.provider_metrics import ObservedProvider
 from bridge.providers.base import Prompt
 from bridge.providers.local import LocalProvider
+from tests.scrapes import key, samples
 from tests.signing import event, signed
 
 SITE = "http://127.0.0.1:9"
 TOKEN = "m" * 24
-Key = tuple[str, frozenset[tuple[str, str]]]
 
 
 @pytest.fixture
@@ -33,22 +32,6 @@ def app(settings: Settings) -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
-
-
-def samples(client: FlaskClient, **headers: str) -> dict[Key, float]:
-    """Every sample of a scrape, keyed by name and labels."""
-    response = client.get("/metrics", headers=headers)
-    assert response.status_code == 200
-    assert response.content_type.startswith("text/plain; version=")
-    found: dict[Key, float] = {}
-    for family in text_string_to_metric_families(response.get_data(as_text=True)):
-        for sample in family.samples:
-            found[(sample.name, frozenset(sample.labels.items()))] = sample.value
-    return found
-
-
-def key(name: str, **labels: str) -> Key:
-    return name, frozenset(labels.items())
 
 
 def test_a_new_bridge_reports_zero_jobs_and_no_worker(client: FlaskClient) -> None:

@@ -13,8 +13,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from flask.testing import FlaskClient
-from prometheus_client.parser import text_string_to_metric_families
 
 from bridge import logcontext
 from bridge.app import create_app
@@ -26,10 +24,10 @@ from bridge.jobs import NewJob
 from bridge.tasks import create_queue
 from devenv.bridge_process import BridgeProcesses
 from devenv.redis_server import LocalRedis
+from tests.scrapes import key, samples
 from tests.signing import event, signed
 
 SITE = "http://127.0.0.1:9"
-Key = tuple[str, frozenset[tuple[str, str]]]
 
 
 @pytest.fixture(autouse=True)
@@ -42,22 +40,6 @@ def _no_ids_left_behind() -> Iterator[None]:
 def machine(settings: Settings, tmp_path: Path, name: str) -> Settings:
     """The settings of another machine: the same backend, its own data directory."""
     return replace(settings, data_dir=tmp_path / name)
-
-
-def samples(client: FlaskClient) -> dict[Key, float]:
-    """Every sample of a scrape, keyed by name and labels (parsed as Prometheus would)."""
-    response = client.get("/metrics")
-    assert response.status_code == 200
-    assert response.content_type.startswith("text/plain; version=")
-    found: dict[Key, float] = {}
-    for family in text_string_to_metric_families(response.get_data(as_text=True)):
-        for sample in family.samples:
-            found[(sample.name, frozenset(sample.labels.items()))] = sample.value
-    return found
-
-
-def key(name: str, **labels: str) -> Key:
-    return name, frozenset(labels.items())
 
 
 REFUSED = key(
