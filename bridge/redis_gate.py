@@ -159,9 +159,11 @@ def redis_gate(
     store: GateJobs,
     on_slot_free: Callable[[str], None] | None = None,
     prefix: str = DEFAULT_PREFIX,
+    clock: Callable[[], float] | None = None,
 ) -> Gate:
     """The gate of every process sharing ``client``'s Redis. ``store``: the job store, which
-    says which jobs ended and keeps why a job is held (see :class:`RedisGate`)."""
+    says which jobs ended and keeps why a job is held (see :class:`RedisGate`); ``clock``: for
+    tests, by default Redis's own."""
 
     def note_hold(job_id: str, hold: Hold) -> None:
         store.update(job_id, held=hold.value)
@@ -177,6 +179,7 @@ def redis_gate(
         in_flight=job_in_flight(store),
         on_hold=note_hold,
         on_admitted=note_key,
+        clock=clock,
     )
 
 

@@ -8,6 +8,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +28,7 @@ from bridge.gate import (
     next_utc_midnight,
 )
 from bridge.jobs import JobState, JobStore, NewJob
-from bridge.redis_gate import RedisGate, job_in_flight, redis_gate
+from bridge.redis_gate import RedisGate, redis_gate
 from bridge.redis_store import RedisJobStore
 from devenv.chaos import most_at_once
 from devenv.redis_server import LocalRedis
@@ -73,9 +74,7 @@ class _SqliteGates:
         clock: Callable[[], float] | None = None,
         on_slot_free: Callable[[str], None] | None = None,
     ) -> Gate:
-        if clock is None:
-            return SqliteGate(store.path, on_slot_free=on_slot_free)
-        return SqliteGate(store.path, on_slot_free=on_slot_free, clock=clock)
+        return SqliteGate(store.path, on_slot_free=on_slot_free, clock=clock or time.time)
 
     def racer_args(self, store: JobStore) -> list[str]:
         return ["--db", str(store.path)]
@@ -96,17 +95,8 @@ class _RedisGates:
         clock: Callable[[], float] | None = None,
         on_slot_free: Callable[[str], None] | None = None,
     ) -> Gate:
-        if clock is None:
-            return redis_gate(
-                self.client, store=store, on_slot_free=on_slot_free, prefix=self.prefix
-            )
-        return RedisGate(
-            self.client,
-            prefix=self.prefix,
-            on_slot_free=on_slot_free,
-            in_flight=job_in_flight(store),
-            on_hold=lambda job_id, hold: store.update(job_id, held=hold.value),
-            clock=clock,
+        return redis_gate(
+            self.client, store=store, on_slot_free=on_slot_free, prefix=self.prefix, clock=clock
         )
 
     def racer_args(self, store: JobStore) -> list[str]:
