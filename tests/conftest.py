@@ -4,6 +4,7 @@ shares one Playwright instance: a second sync_playwright() in the same thread fa
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +17,18 @@ from bridge.config import Settings
 from devenv import browser as chromium
 from devenv.redis_server import LocalRedis
 from tests.signing import new_secret
+
+
+@pytest.fixture(autouse=True)
+def restore_root_logger() -> Iterator[None]:
+    """A test that runs ``bridge`` commands configures logging onto its captured stderr, closed
+    when the test ends: the root logger gets its handlers back, so a later record (from any
+    thread) is not written to a closed stream."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture

@@ -3,10 +3,15 @@ shared metrics store in one write per label set, none lost."""
 
 from __future__ import annotations
 
+import gc
+import logging
 import multiprocessing
 import sqlite3
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
+
+import pytest
 
 from bridge.buffered_counters import BufferedCounters, buffered, flush_all
 from bridge.events import MetricsStore
@@ -80,3 +85,27 @@ def test_processes_add_up_in_the_shared_store(tmp_path: Path) -> None:
         assert child.exitcode == 0
     flush_all()
     assert _totals(store) == {("refused", "missing_signature"): 7 + 3 * 50}
+
+
+def test_a_store_no_longer_used_is_let_go_with_its_counts(tmp_path: Path) -> None:
+    """Services closed: nothing keeps writing to their store (or to a server that is gone)."""
+    store = _CountingStore(MetricsStore(tmp_path / "jobs.sqlite3"), fail_first=10**6)
+    gone = weakref.ref(store)
+    buffered(store).increment("refused", {"reason": "stale"})
+    flush_all()
+    del store
+    gc.collect()
+    assert gone() is None
+
+
+def test_a_failing_store_is_reported_once_not_at_every_try(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = _CountingStore(MetricsStore(tmp_path / "jobs.sqlite3"), fail_first=3)
+    counters = BufferedCounters(store)
+    counters.increment("refused", {"reason": "stale"})
+    with caplog.at_level(logging.INFO, logger="bridge.buffered_counters"):
+        for _ in range(4):
+            counters.flush()
+    assert [r.levelname for r in caplog.records] == ["WARNING", "INFO"]
+    assert _totals(store.inner) == {("refused", "stale"): 1}

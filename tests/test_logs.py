@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -18,15 +17,6 @@ from bridge.logs import REDACTED, configure_logging, make_handler
 from bridge.task_context import TaskContext
 
 log = logging.getLogger("bridge.test")
-
-
-@pytest.fixture
-def restore_root() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def records(settings: Settings, emit: object) -> list[str]:
@@ -137,9 +127,7 @@ def test_task_context_binds_the_job_of_each_task(settings: Settings) -> None:
     assert seen == [logcontext.LogContext("https://blog.example", 7, job.id)]
 
 
-def test_configure_logging_sends_records_through_one_handler(
-    settings: Settings, restore_root: None
-) -> None:
+def test_configure_logging_sends_records_through_one_handler(settings: Settings) -> None:
     first, second = io.StringIO(), io.StringIO()
     configure_logging(settings, first)
     configure_logging(replace(settings, log_format="json", log_level="WARNING"), second)
