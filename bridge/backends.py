@@ -25,6 +25,7 @@ from bridge.events import Metrics, metrics_store
 from bridge.gate import Gate, SqliteGate
 from bridge.jobs import JobStore
 from bridge.leases import Leases
+from bridge.nudged_queue import NudgedSqliteStorage
 from bridge.redis_gate import redis_gate
 from bridge.redis_leases import RedisLeases
 from bridge.redis_metrics import redis_metrics
@@ -85,6 +86,7 @@ class SqliteBackend:
             filename=str(self.settings.queue_db),
             results=False,
             immediate=immediate,
+            storage_class=NudgedSqliteStorage,  # a task queued here wakes an idle worker
             # The queue only wakes the worker; a lost entry is queued again by the sweep, so
             # its commits need not wait for the disk (WAL with NORMAL: safe from corruption).
             factory=NormalSyncConnection,

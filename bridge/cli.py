@@ -42,6 +42,7 @@ def _web(settings: Settings, args: argparse.Namespace) -> int:
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from bridge.backends import create_backend
     from bridge.cli_status import worker_heartbeat
+    from bridge.nudged_queue import NudgedConsumer
     from bridge.periodic import Periodic
     from bridge.reconcile import Reconciler, reconcile_each
     from bridge.sites import SiteRegistry
@@ -81,11 +82,16 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
             Periodic("reconcile", settings.reconcile_interval, lambda: reconcile_each(reconcilers))
         )
     # An idle worker looks for new jobs every tenth of a second (huey's default backs off to
-    # 10 s), so a post published after a quiet spell starts at once, and a job the poll timer
-    # wakes is polled at its time (0.4 % of a core for four idle threads). Periodic tasks on:
-    # the backfill feeder's safety net runs every minute.
-    consumer = queue.huey.create_consumer(
-        workers=settings.worker_threads, worker_type="thread", periodic=True, max_delay=0.1
+    # 10 s), so a post published after a quiet spell starts at once (0.4 % of a core for four
+    # idle threads); a task this process queues (a due poll, a job woken for a free slot)
+    # wakes one at once (``bridge.nudged_queue``). Periodic tasks on: the backfill feeder's
+    # safety net runs every minute.
+    consumer = NudgedConsumer(
+        queue.huey,
+        workers=settings.worker_threads,
+        worker_type="thread",
+        periodic=True,
+        max_delay=0.1,
     )
     for thread in background:
         thread.start()

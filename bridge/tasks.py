@@ -15,13 +15,13 @@ from typing import Any, TypeVar
 
 from huey import Huey, crontab
 from huey.exceptions import RetryTask
-from huey.storage import SqliteStorage
 
 from bridge.backends import Backend, create_backend
 from bridge.backfill import Feeder
 from bridge.config import Settings
 from bridge.gate import Hold, Limits, key_id
 from bridge.leases import LeaseKeeper, new_owner
+from bridge.nudged_queue import NudgedSqliteStorage
 from bridge.pipeline import HeldAtGate, Pipeline, RetryLater, RetryPolicy
 from bridge.poll_timer import PollTimer
 from bridge.provider_metrics import ObservedProvider
@@ -62,20 +62,14 @@ class JobQueue:
         self.run_job(job_id)
 
     def enqueue_many(self, job_ids: Sequence[str]) -> None:
-        """``enqueue`` for each job, in order; with the SQLite queue in one transaction (the
-        statement of huey's ``SqliteStorage.enqueue``, for many rows)."""
+        """``enqueue`` for each job, in order; with the SQLite queue in one transaction."""
         storage = self.huey.storage
-        if self.huey.immediate or not isinstance(storage, SqliteStorage):
+        if self.huey.immediate or not isinstance(storage, NudgedSqliteStorage):
             for job_id in job_ids:
                 self.enqueue(job_id)
             return
-        rows = []
-        for job_id in job_ids:
-            task = self.run_job.s(job_id)
-            data = storage.to_blob(self.huey.serialize_task(task))
-            rows.append((storage.name, data, task.priority or 0))
-        with storage.db(commit=True) as cursor:
-            cursor.executemany("insert into task (queue, data, priority) values (?, ?, ?)", rows)
+        tasks = [self.run_job.s(job_id) for job_id in job_ids]
+        storage.enqueue_many([(self.huey.serialize_task(t), t.priority or 0) for t in tasks])
 
     def enqueue_first(self, job_id: str) -> None:
         """Queues the job ahead of those queued with ``enqueue`` (a job whose turn came)."""
