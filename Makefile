@@ -1,4 +1,4 @@
-# make bench: every benchmark (~10 min), figures printed and written to bench/RESULTS.md.
+# make bench: every benchmark (12–15 min here), figures printed and written to bench/RESULTS.md.
 # make bench-quick: a few seconds of each (smoke test).
 # make plugin-zip: dist/featured-image-bridge-<version>.zip, installable from wp-admin.
 # make load: the 60 s saturation load test of the webhook intake (accepted, rejected, lost).
