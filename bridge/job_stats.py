@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bridge.jobs import Job, JobState, _job
+from bridge.jobs import Job, JobState, job_from_row
 from bridge.sqlite import connect
 
 _AUTOMATIC_IDS = ("reconcile:%", "backfill:%")
@@ -92,4 +92,4 @@ def recent_jobs(
         rows = db.execute(
             f"SELECT * FROM jobs {clause}ORDER BY updated_at DESC, id LIMIT ?", (*values, limit)
         ).fetchall()
-    return [_job(row) for row in rows]
+    return [job_from_row(row) for row in rows]

@@ -247,7 +247,7 @@ class JobStore:
     def get(self, job_id: str) -> Job | None:
         with self._connect() as db:
             row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return None if row is None else _job(row)
+        return None if row is None else job_from_row(row)
 
     def update(self, job_id: str, **changes: Any) -> Job:
         """Sets the given columns (and ``updated_at``); returns the job as stored."""
@@ -256,7 +256,7 @@ class JobStore:
             row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:
             raise KeyError(job_id)
-        return _job(row)
+        return job_from_row(row)
 
     def note(self, job_id: str, **changes: Any) -> None:
         """Sets the given columns like :meth:`update`, without waiting for the disk: for
@@ -276,7 +276,7 @@ class JobStore:
                 (provider, JobState.DONE, JobState.FAILED)
                 + (() if provider_key is None else (provider_key,)),
             ).fetchone()
-        return None if row is None else _job(row)
+        return None if row is None else job_from_row(row)
 
     def has_job(self, site_url: str, post_id: int) -> bool:
         """Whether the post ever had a job (any state)."""
@@ -435,7 +435,7 @@ def _create(
     ).fetchone()
     if new.replace_image and not existing["replace_image"]:
         existing = _make_replacing(db, existing["id"], new, now)
-    return _job(existing), False
+    return job_from_row(existing), False
 
 
 def _make_replacing(db: sqlite3.Connection, job_id: str, new: NewJob, now: float) -> sqlite3.Row:
@@ -448,7 +448,8 @@ def _make_replacing(db: sqlite3.Connection, job_id: str, new: NewJob, now: float
     return row
 
 
-def _job(row: sqlite3.Row) -> Job:
+def job_from_row(row: sqlite3.Row) -> Job:
+    """The job a row of the ``jobs`` table holds."""
     values = {name: row[name] for name in _COLUMNS}
     values["state"] = JobState(values["state"])
     values["replace_image"] = bool(values["replace_image"])

@@ -28,7 +28,7 @@ class SignedRequest:
 
     def check_site(self, site_url: str) -> None:
         """Refuses (403) a body whose ``data.site_url`` is not the request's site."""
-        if site_key(site_url) == site_key(self.site.url):
+        if self.owns(site_url):
             return
         if self.named:
             raise WebhookRejected(
