@@ -291,8 +291,7 @@ def run(stack: Stack, quick: bool) -> Result:
         "one provider."
     )
     result.notes.append(
-        "Polls are timed by the worker's PollTimer, as in the bridge; there a worker thread "
-        "then takes the woken job from huey's queue within 0.1 s (benchmark 3 measures the "
-        "whole path)."
+        "Polls are timed by the worker's PollTimer, as in the bridge; there the due poll "
+        "wakes an idle worker thread at once (benchmark 3 measures the whole path)."
     )
     return result
