@@ -56,8 +56,7 @@ class BufferedCounters:
         """Adds ``amount`` to the counter; returns at once (no store write)."""
         key = (name, tuple(sorted(labels.items())))
         with self._lock:
-            if self._pid != os.getpid():  # the parent's sums, copied by a fork: its own
-                self._pid, self._pending = os.getpid(), {}
+            self._forget_after_fork()
             self._pending[key] = self._pending.get(key, 0.0) + amount
         _flusher.ensure_running()
 
@@ -65,8 +64,7 @@ class BufferedCounters:
         """Writes every sum held so far to the store (one ``increment`` per label set)."""
         with self._flushing:  # one flush at a time, so a sum put back is not written twice
             with self._lock:
-                if self._pid != os.getpid():
-                    self._pid, self._pending = os.getpid(), {}
+                self._forget_after_fork()
                 pending, self._pending = self._pending, {}
             store = self._store()
             if not pending or store is None:
@@ -86,6 +84,11 @@ class BufferedCounters:
             if self._failing:
                 log.info("metrics: the counts kept are written")
             self._failing = False
+
+    def _forget_after_fork(self) -> None:
+        """Drops the parent's sums, copied by a fork (called with ``_lock`` held)."""
+        if self._pid != os.getpid():
+            self._pid, self._pending = os.getpid(), {}
 
     def _put_back(self, items: list[tuple[_Key, float]]) -> None:
         with self._lock:

@@ -70,19 +70,22 @@ class NudgedWorker(Worker):  # type: ignore[misc]
     backoff: float
     _seen = 0
 
+    def __init__(self, huey: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(huey, *args, **kwargs)
+        storage = huey.storage
+        self._arrivals = storage.arrivals if isinstance(storage, NudgedSqliteStorage) else None
+
     def loop(self, now: Any = None) -> None:
-        arrivals = _arrivals(self.huey)
-        if arrivals is not None:  # read before the queue is: a task queued after wakes it
-            self._seen = arrivals.count
+        if self._arrivals is not None:  # read before the queue is: a task queued after wakes it
+            self._seen = self._arrivals.count
         super().loop(now)
 
     def sleep(self) -> None:
-        arrivals = _arrivals(self.huey)
-        if arrivals is None:
+        if self._arrivals is None:
             super().sleep()
             return
         self.delay = min(self.delay, self.max_delay)
-        arrivals.wait(self._seen, self.delay)  # at most max_delay: a stop is seen that soon
+        self._arrivals.wait(self._seen, self.delay)  # at most max_delay: a stop is seen that soon
         self.delay *= self.backoff
 
 
@@ -90,8 +93,3 @@ class NudgedConsumer(Consumer):  # type: ignore[misc]
     """huey's consumer with :class:`NudgedWorker` threads."""
 
     worker_class = NudgedWorker
-
-
-def _arrivals(huey: Any) -> Arrivals | None:
-    storage = huey.storage
-    return storage.arrivals if isinstance(storage, NudgedSqliteStorage) else None
